@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from geoloc.errors import GeolocError
+from geoloc.params import load_params, parse_params
+
+
+def test_repo_params_yaml_is_valid(repo_root):
+    params = load_params(repo_root / "params.yaml")
+    assert params.dataset_names() == ["plants", "mushrooms", "arthropods"]
+    assert params.data.datasets["arthropods"] == {"phylum": "Arthropoda"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"data": {"colour": "red"}}, ["data.colour", "unknown key", "max_uncertainty_m"]),
+        ({"nope": {}}, ["nope", "unknown key", "data", "demo"]),
+        ({"demo": {"observations": -5}}, ["demo.observations", "greater than 0"]),
+        ({"demo": {"observations": "many"}}, ["demo.observations", "integer"]),
+        ({"data": {"datasets": {"birds": {"species": "x"}}}}, ["data.datasets", "kingdom, phylum"]),
+        ({"data": {"datasets": {}}}, ["data.datasets", "at least one"]),
+        ({"runtime": {"device": "gpu"}}, ["runtime.device", "auto|cpu|cuda"]),
+        ({"model": {"pe": "fourier"}}, ["model.pe", "'sh'", "'rff'"]),
+    ],
+)
+def test_bad_params_name_the_key_and_allowed_values(raw, expected):
+    with pytest.raises(GeolocError) as err:
+        parse_params(raw)
+    for fragment in expected:
+        assert fragment in str(err.value)
+
+
+def test_unknown_dataset_lists_known_ones():
+    params = parse_params({})
+    with pytest.raises(GeolocError, match="plants, mushrooms, arthropods"):
+        params.check_dataset("birds")
+
+
+def test_missing_and_malformed_files(tmp_path: Path):
+    with pytest.raises(GeolocError, match="not found"):
+        load_params(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(GeolocError, match="not valid YAML"):
+        load_params(bad)
