@@ -53,12 +53,14 @@ class DataParams(Section):
             raise ValueError("at least one dataset is required")
         for name, group in value.items():
             if not name.isidentifier():
-                raise ValueError(f"dataset name {name!r} must be a plain identifier (letters, digits, _)")
+                raise ValueError(
+                    f"dataset name {name!r} must be a plain identifier (letters, digits, _)"
+                )
             if len(group) != 1:
                 raise ValueError(
                     f"dataset {name!r} must name exactly one rank, one of {', '.join(TAXON_RANKS)}"
                 )
-            (rank, taxon), = group.items()
+            ((rank, taxon),) = group.items()
             if rank not in TAXON_RANKS:
                 raise ValueError(
                     f"dataset {name!r}: unknown rank {rank!r}; allowed: {', '.join(TAXON_RANKS)}"
@@ -116,8 +118,8 @@ class TrainParams(Section):
 class SdmParams(Section):
     """Species distribution model evaluation (geoloc/sdm, stage evaluate@<ds>)."""
 
-    covariates: list[Literal["trained", "geoclip", "sh", "rff", "wrap", "coords", "random"]] = Field(
-        default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"]
+    covariates: list[Literal["trained", "geoclip", "sh", "rff", "wrap", "coords", "random"]] = (
+        Field(default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"])
     )
     learner: Literal["logistic", "rf_downsampled", "mlp"] = "logistic"
     block_km: PositiveFloat = 50.0
