@@ -12,8 +12,20 @@ from geoloc import __version__
 
 # command name -> "module:attribute"; add a line here when adding geoloc/commands/<name>.py
 COMMANDS: dict[str, str] = {
+    "bench": "geoloc.commands.bench:bench",
+    "reid": "geoloc.commands.reid:reid",
+    "fewshot": "geoloc.commands.fewshot:fewshot",
+    "cluster": "geoloc.commands.cluster:cluster",
+    "embed-audio": "geoloc.commands.embed_audio:embed_audio",
     "demo": "geoloc.commands.demo:demo",
     "filter": "geoloc.commands.filter:filter_cmd",
+    "embed": "geoloc.commands.embed:embed",
+    "identify": "geoloc.commands.identify:identify",
+    "identify-train": "geoloc.commands.identify_train:identify_train",
+    "evaluate": "geoloc.commands.evaluate:evaluate",
+    "report": "geoloc.commands.report:report",
+    "train": "geoloc.commands.train:train",
+    "encode-locations": "geoloc.commands.encode_locations:encode_locations",
 }
 
 

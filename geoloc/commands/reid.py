@@ -1,0 +1,113 @@
+"""`geoloc reid`: closed-set re-identification accuracy of embeddings (cosine k-NN)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from geoloc.errors import exit_on_user_error
+from geoloc.params import ReidParams
+
+_D = ReidParams()
+
+
+@click.command("reid")
+@click.argument("source", type=click.Path(exists=True))
+@click.option(
+    "--label-column",
+    default="identity",
+    show_default=True,
+    help="Identity column of a CSV source (or of --identities).",
+)
+@click.option(
+    "--identities",
+    type=click.Path(exists=True, dir_okay=False),
+    help="For an .h5 source: CSV with gbif_id and identity columns "
+    "(default: use species_key as the label).",
+)
+@click.option(
+    "--backbone",
+    default=_D.backbone,
+    show_default=True,
+    help="Image backbone for image folders/CSVs (embedded on the fly).",
+)
+@click.option(
+    "--image-size",
+    type=int,
+    help="Input size; default: the backbone's own (518 for DINOv2/CLIP-L, 384 or 224 for others).",
+)
+@click.option("--k", "k", default=_D.k, show_default=True, help="Neighbours voting in k-NN.")
+@click.option(
+    "--top-k",
+    default=",".join(map(str, _D.top_k)),
+    show_default=True,
+    help="Comma-separated ranks for CMC top-k accuracy.",
+)
+@click.option("--query-fraction", default=_D.query_fraction, show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "dense", "faiss"]),
+    default=_D.engine,
+    show_default=True,
+    help="Similarity search: dense matrix or FAISS index.",
+)
+@click.option(
+    "--max-rank", default=_D.max_rank, show_default=True, help="Ranked gallery depth used for mAP."
+)
+@click.option("--seed", default=_D.seed, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the metrics JSON here.")
+@exit_on_user_error
+def reid(
+    source,
+    label_column,
+    identities,
+    backbone,
+    image_size,
+    k,
+    top_k,
+    query_fraction,
+    engine,
+    max_rank,
+    seed,
+    device,
+    out,
+):
+    """Split SOURCE ~80/20 with every identity in both parts and report k-NN accuracy,
+    top-k accuracy and mAP of query-to-gallery cosine retrieval.
+
+    SOURCE is an embedding .h5 file, a folder with one sub-folder of images per identity, or
+    a CSV with `path` and identity columns.
+    """
+    from geoloc.errors import GeolocError
+    from geoloc.heads.labelled import load_labelled
+    from geoloc.heads.reid import evaluate_reid, image_size_for
+    from geoloc.io import write_json
+    from geoloc.runtime import resolve_device
+
+    try:
+        ranks = tuple(int(t) for t in top_k.split(","))
+    except ValueError:
+        raise GeolocError(f"--top-k must be comma-separated integers, not {top_k!r}") from None
+    x, labels = load_labelled(
+        source,
+        label_column=label_column,
+        identities_csv=identities,
+        backbone=backbone,
+        image_size=image_size or image_size_for(backbone),
+        device=resolve_device(device),
+    )
+    metrics = evaluate_reid(
+        x,
+        labels,
+        k=k,
+        top_k=ranks,
+        query_fraction=query_fraction,
+        seed=seed,
+        engine=engine,
+        max_rank=max_rank,
+    )
+    if out:
+        write_json(out, metrics)
+    click.echo(json.dumps(metrics, indent=2))

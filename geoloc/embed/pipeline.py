@@ -1,0 +1,314 @@
+"""The batched embedding loop: filtered observations -> `data/embeddings/<ds>.h5`.
+
+Worker threads fetch, decode and preprocess the next batches while the model embeds the current
+one (PIL decoding, resizing and torch kernels release the GIL). Batches are fixed slices of the
+table (rank r of a torchrun launch takes every world_size-th), each written to the crash-safe
+part log as soon as it is embedded; a rerun skips ids already in the log, so an interrupted run
+resumes where it stopped and produces exactly the file an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from geoloc.embed.backbones import Backbone
+from geoloc.embed.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from geoloc.embed.dist import DistContext
+from geoloc.embed.fetch import FetchConfig, Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.embed.writer import PartLog, Records, fingerprint, read_records, write_embedding_file
+from geoloc.errors import GeolocError
+
+REQUIRED_COLUMNS = ("gbif_id", "image_url", "lat", "lon", "species_key")
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    batch_size: int = 64
+    workers: int = 4  # fetch/decode threads
+    prefetch_batches: int = 2  # batches being fetched/decoded ahead of the model
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    text: bool = True  # embed species names when the backbone has a text tower
+    inat_size: str = "medium"  # iNaturalist photo size fetched instead of `original`
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+
+    @classmethod
+    def from_params(cls, params) -> EmbedConfig:
+        """From the `embed` section of params.yaml (geoloc.params.EmbedParams)."""
+        return cls(
+            batch_size=params.batch_size,
+            workers=params.workers,
+            max_pixels=params.max_pixels,
+            text=params.text,
+            inat_size=params.inat_size,
+            fetch=FetchConfig(
+                timeout_s=params.timeout_s,
+                retries=params.retries,
+                backoff_s=params.backoff_s,
+                max_bytes=params.max_bytes,
+                pool_size=params.workers,
+            ),
+        )
+
+
+@dataclass
+class EmbedSummary:
+    """What one run did (this rank's share for the counts of this run)."""
+
+    output: Path
+    rows: int = 0  # observations in the table
+    skipped: int = 0  # already embedded or failed in an earlier run
+    embedded: int = 0
+    failed: Counter = field(default_factory=Counter)  # reason -> count, this run
+    seconds: float = 0.0
+    wait_s: float = 0.0  # time the model waited for fetched/decoded images
+    in_file: int | None = None  # embeddings in the final file (main rank)
+    failed_in_file: int | None = None
+
+    @property
+    def images_per_s(self) -> float:
+        done = self.embedded + sum(self.failed.values())
+        return done / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        failed = ", ".join(f"{r} {n}" for r, n in self.failed.most_common()) or "none"
+        lines = [
+            f"embedded {self.embedded}, failed {sum(self.failed.values())} ({failed}), "
+            f"skipped {self.skipped} already done, of {self.rows} rows",
+            f"{self.seconds:.1f} s, {self.images_per_s:.1f} images/s, the model waited "
+            f"{self.wait_s:.1f} s for images (raise embed.workers if that is large)",
+        ]
+        if self.in_file is not None:
+            lines.append(f"{self.output}: {self.in_file} embeddings, {self.failed_in_file} failed")
+        return "\n".join(lines)
+
+
+def work_dir(out: Path, attrs: dict, work_root: Path | None = None) -> Path:
+    """The part-log folder of `out` for these backbone attributes (outside DVC's outputs)."""
+    base = Path(work_root) / out.name if work_root else out.parent / f".{out.name}.work"
+    return base / fingerprint(attrs)
+
+
+def embed_table(
+    table: pd.DataFrame,
+    out: str | Path,
+    backbone: Backbone,
+    config: EmbedConfig | None = None,
+    *,
+    work_root: Path | None = None,
+    retry_failed: bool = False,
+    ctx: DistContext | None = None,
+    progress: bool = True,
+    base_dir: Path | None = None,
+) -> EmbedSummary:
+    """Embed every row's `image_url` into `out`, resuming from earlier interrupted runs."""
+    config = config or EmbedConfig()
+    ctx = ctx or DistContext(device=backbone.device)
+    out = Path(out)
+    table = _checked(table)
+    ids = table["gbif_id"].to_numpy(np.int64)
+    log = PartLog(work_dir(out, backbone.attrs, work_root), ctx.rank)
+    seed = read_records(out, backbone.attrs)
+    prior = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
+    todo = ~np.isin(ids, _done_ids(prior.resolved(), retry_failed))
+
+    summary = EmbedSummary(out, rows=len(ids))
+    start = time.perf_counter()
+    batches = [
+        idx
+        for b, lo in enumerate(range(0, len(ids), config.batch_size))
+        if b % ctx.world_size == ctx.rank
+        and len(idx := lo + np.flatnonzero(todo[lo : lo + config.batch_size]))
+    ]
+    mine = sum(len(b) for b in batches)
+    summary.skipped = int(len(ids) - todo.sum())
+    urls = np.array([inat_photo_url(u, config.inat_size) for u in table["image_url"]], object)
+    with tqdm(total=mine, unit="img", desc=f"embed {out.stem}",
+              disable=not progress or not ctx.is_main, dynamic_ncols=True) as bar:  # fmt: skip
+        loaded = _loaded_batches(batches, urls, backbone, config, base_dir)
+        for idx, results in _timed(loaded, summary):
+            ok = [k for k, r in enumerate(results) if isinstance(r, torch.Tensor)]
+            bad = [k for k, r in enumerate(results) if not isinstance(r, torch.Tensor)]
+            emb = (
+                backbone.encode_images(torch.stack([results[k] for k in ok])).cpu().numpy()
+                if ok
+                else np.empty((0, backbone.dim), np.float32)
+            )
+            reasons = [results[k] for k in bad]
+            log.append(ids[idx[ok]], emb, ids[idx[bad]], reasons)
+            summary.embedded += len(ok)
+            summary.failed.update(reasons)
+            bar.update(len(idx))
+            if summary.failed:
+                bar.set_postfix(failed=sum(summary.failed.values()), refresh=False)
+    summary.seconds = time.perf_counter() - start
+
+    ctx.barrier()
+    if ctx.is_main:
+        final = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
+        summary.in_file, summary.failed_in_file = _merge(
+            table, out, backbone, final.resolved(), config
+        )
+        shutil.rmtree(log.folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            log.folder.parent.rmdir()  # only if no other backbone's work is left there
+    ctx.barrier()
+    return summary
+
+
+def _timed(iterable, summary: EmbedSummary):
+    """Yield from `iterable`, adding the time spent waiting for each item to summary.wait_s."""
+    iterator = iter(iterable)
+    while True:
+        start = time.perf_counter()
+        item = next(iterator, None)
+        summary.wait_s += time.perf_counter() - start
+        if item is None:
+            return
+        yield item
+
+
+def _checked(table: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise GeolocError(f"observation table lacks column(s) {', '.join(missing)}")
+    if table["gbif_id"].duplicated().any():
+        raise GeolocError("observation table has duplicate gbif_id values")
+    return table.reset_index(drop=True)
+
+
+def _done_ids(prior: Records, retry_failed: bool) -> np.ndarray:
+    """Ids a run skips: embedded ones and failures (transient failures too, unless retried)."""
+    failed = prior.failed_id
+    if retry_failed:
+        keep = np.array([not is_transient(r) for r in prior.failed_reason], dtype=bool)
+        failed = failed[keep] if len(failed) else failed
+    return np.concatenate([prior.gbif_id, failed])
+
+
+def _load_one(uri, fetcher: Fetcher, backbone: Backbone, max_pixels: int):
+    """One image -> preprocessed tensor, or the failure reason (a str)."""
+    if not isinstance(uri, str) or not uri:
+        return "no_image"
+    try:
+        image = decode_image(fetcher.fetch(uri), backbone.decode_size, max_pixels)
+    except (FetchError, DecodeError) as err:
+        return err.reason
+    return backbone.preprocess(image)
+
+
+def _loaded_batches(batches, urls, backbone: Backbone, config: EmbedConfig, base_dir):
+    """Yield (row indices, per-row tensor or reason), keeping the next batches in flight."""
+    pending: deque[tuple[np.ndarray, list[Future]]] = deque()
+    queue = iter(batches)
+    pool = ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="geoloc-decode")
+    fetcher = Fetcher(config.fetch, base_dir=base_dir)
+
+    def submit() -> None:
+        idx = next(queue, None)
+        if idx is not None:
+            args = (fetcher, backbone, config.max_pixels)
+            pending.append((idx, [pool.submit(_load_one, urls[i], *args) for i in idx]))
+
+    try:
+        for _ in range(config.prefetch_batches + 1):
+            submit()
+        while pending:
+            idx, futures = pending.popleft()
+            submit()
+            yield idx, [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        fetcher.close()
+
+
+def _merge(table, out: Path, backbone: Backbone, records: Records, config: EmbedConfig):
+    """Write the final file: rows in table order, only ids of this table, plus /failed, /text."""
+    ids = table["gbif_id"].to_numpy(np.int64)
+    pos = pd.Index(records.gbif_id).get_indexer(ids)
+    have = pos >= 0
+    fpos = pd.Index(records.failed_id).get_indexer(ids)
+    failed = fpos >= 0
+    write_embedding_file(
+        out,
+        gbif_id=ids[have],
+        embedding=records.embedding[pos[have]],
+        lat=table["lat"].to_numpy(np.float64)[have],
+        lon=table["lon"].to_numpy(np.float64)[have],
+        species_key=table["species_key"].to_numpy(np.int64)[have],
+        failed_id=ids[failed],
+        failed_reason=records.failed_reason[fpos[failed]],
+        attrs=backbone.attrs,
+        text=_text_embeddings(table, backbone) if config.text else None,
+    )
+    return int(have.sum()), int(failed.sum())
+
+
+def _text_embeddings(table: pd.DataFrame, backbone: Backbone) -> dict | None:
+    """Species-name embeddings from the backbone's text tower (None without one)."""
+    if "species" not in table.columns or backbone.text_fn is None:
+        return None
+    species = table[["species_key", "species"]].drop_duplicates("species_key")
+    species = species.sort_values("species_key")
+    names = species["species"].astype(str).tolist()
+    embedding = backbone.encode_text(names)
+    return {
+        "species_key": species["species_key"].to_numpy(np.int64),
+        "species": names,
+        "embedding": embedding.numpy(),
+    }
+
+
+def cpu_threads(requested: int, world_size: int = 1) -> int:
+    """Torch threads per process on CPU: `requested`, or (0) this process's share of the cores
+    minus one, which the decode threads use. OpenMP threads that must wait for a busy core spin
+    and slow every layer down, so oversubscribing costs far more than one idle core."""
+    if requested:
+        return requested
+    return max(1, (os.cpu_count() or 1) // world_size - 1)
+
+
+def run_embedding(
+    filtered: str | Path,
+    out: str | Path,
+    params,
+    device: str = "auto",
+    *,
+    work_root: Path | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> EmbedSummary:
+    """Read a filtered table, load the backbone named in `params` (EmbedParams), embed."""
+    from geoloc.embed.backbones import get_backbone
+    from geoloc.embed.dist import distributed
+    from geoloc.runtime import resolve_device
+
+    filtered = Path(filtered)
+    if not filtered.is_file():
+        raise GeolocError(f"filtered table not found: {filtered} (run the filter stage first)")
+    table = pd.read_parquet(filtered, columns=[*REQUIRED_COLUMNS, "species"])
+    with distributed(resolve_device(device)) as ctx:
+        if ctx.device.type == "cpu":
+            torch.set_num_threads(cpu_threads(params.cpu_threads, ctx.world_size))
+        backbone = get_backbone(params.backbone, params.image_size, ctx.device, params.precision)
+        return embed_table(
+            table,
+            out,
+            backbone,
+            EmbedConfig.from_params(params),
+            work_root=work_root,
+            retry_failed=retry_failed,
+            ctx=ctx,
+            progress=progress,
+        )

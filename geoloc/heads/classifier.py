@@ -1,0 +1,178 @@
+"""Linear and MLP classification heads on frozen embeddings, with an imbalance remedy.
+
+Remedies for long-tailed classes (chosen by name):
+- `none`: plain cross-entropy.
+- `class_balanced`: cross-entropy weighted by the inverse "effective number" of samples per class,
+  (1 - beta) / (1 - beta^n_c) (Cui et al., "Class-Balanced Loss Based on Effective Number of
+  Samples", CVPR 2019).
+- `logit_adjust`: the logit-adjusted loss, training on logits + tau * log(prior) and predicting
+  with the raw logits, which targets the balanced error (Menon et al., "Long-tail learning via
+  logit adjustment", ICLR 2021).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from geoloc.errors import GeolocError
+
+HEADS = ("linear", "mlp")
+REMEDIES = ("none", "class_balanced", "logit_adjust")
+
+
+def build_head(kind: str, in_dim: int, n_classes: int, hidden: int) -> nn.Module:
+    """A linear layer or a one-hidden-layer MLP (GELU, dropout) producing class logits."""
+    if kind == "linear":
+        return nn.Linear(in_dim, n_classes)
+    if kind == "mlp":
+        return nn.Sequential(
+            nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(0.2), nn.Linear(hidden, n_classes)
+        )
+    raise GeolocError(f"unknown classifier head {kind!r}; allowed: {', '.join(HEADS)}")
+
+
+def class_balanced_weights(counts: np.ndarray, beta: float) -> np.ndarray:
+    """Cui et al. weights (1 - beta) / (1 - beta^n), normalised to mean 1 over present classes."""
+    counts = np.asarray(counts, dtype=np.float64)
+    weights = np.zeros_like(counts)
+    present = counts > 0
+    weights[present] = (1.0 - beta) / (1.0 - np.power(beta, counts[present]))
+    return weights / weights[present].mean()
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run small CPU training loops on one thread: for heads this size, intra-op threading costs
+    more than it gains, and on a shared machine it is 10x slower (measured in the sandbox)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by the classification heads."""
+
+    epochs: int = 60
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = "cpu"
+
+
+class EmbeddingClassifier:
+    """scikit-learn style classifier (`fit`, `predict_proba`) over integer labels 0..C-1."""
+
+    def __init__(
+        self,
+        head: str = "mlp",
+        remedy: str = "logit_adjust",
+        hidden: int = 256,
+        config: TrainConfig | None = None,
+        beta: float = 0.999,
+        tau: float = 1.0,
+    ):
+        if remedy not in REMEDIES:
+            raise GeolocError(
+                f"unknown imbalance remedy {remedy!r}; allowed: {', '.join(REMEDIES)}"
+            )
+        if head not in HEADS:
+            raise GeolocError(f"unknown classifier head {head!r}; allowed: {', '.join(HEADS)}")
+        self.head, self.remedy, self.hidden = head, remedy, hidden
+        self.config = config or TrainConfig()
+        self.beta, self.tau = beta, tau
+        self.model: nn.Module | None = None
+        self.n_classes = 0
+
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int | None = None):
+        cfg = self.config
+        self.n_classes = int(n_classes if n_classes is not None else y.max() + 1)
+        torch.manual_seed(cfg.seed)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        device = torch.device(cfg.device)
+        self.model = build_head(self.head, X.shape[1], self.n_classes, self.hidden).to(device)
+        counts = np.bincount(y, minlength=self.n_classes)
+        weight, shift = None, None
+        if self.remedy == "class_balanced":
+            weight = torch.tensor(class_balanced_weights(counts, self.beta), dtype=torch.float32)
+            weight = weight.to(device)
+        elif self.remedy == "logit_adjust":
+            prior = np.maximum(counts, 1) / counts.sum()
+            shift = torch.tensor(self.tau * np.log(prior), dtype=torch.float32, device=device)
+        loss_fn = nn.CrossEntropyLoss(weight=weight)
+        optim = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        features = torch.as_tensor(X, dtype=torch.float32, device=device)
+        targets = torch.as_tensor(y, dtype=torch.long, device=device)
+        self.model.train()
+        with single_thread():
+            self._loop(features, targets, shift, loss_fn, optim, generator)
+        self.model.eval()
+        return self
+
+    def _loop(self, features, targets, shift, loss_fn, optim, generator):
+        cfg, device = self.config, features.device
+        for _ in range(cfg.epochs):
+            order = torch.randperm(len(features), generator=generator).to(device)
+            for start in range(0, len(order), cfg.batch_size):
+                batch = order[start : start + cfg.batch_size]
+                logits = self.model(features[batch])
+                if shift is not None:
+                    logits = logits + shift
+                loss = loss_fn(logits, targets[batch])
+                optim.zero_grad()
+                loss.backward()
+                optim.step()
+
+    @torch.no_grad()
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            raise GeolocError("classifier is not fitted")
+        device = next(self.model.parameters()).device
+        return self.model(torch.as_tensor(X, dtype=torch.float32, device=device)).cpu().numpy()
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        logits = self.decision_function(X)
+        return _softmax(logits)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.decision_function(X).argmax(axis=1)
+
+    def state(self) -> dict:
+        """Everything needed to rebuild the fitted head (saved inside the identify model)."""
+        return {
+            "head": self.head,
+            "remedy": self.remedy,
+            "hidden": self.hidden,
+            "n_classes": self.n_classes,
+            "in_dim": _in_dim(self.model),
+            "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> EmbeddingClassifier:
+        clf = cls(head=state["head"], remedy=state["remedy"], hidden=state["hidden"])
+        clf.n_classes = state["n_classes"]
+        clf.model = build_head(state["head"], state["in_dim"], state["n_classes"], state["hidden"])
+        clf.model.load_state_dict(state["state_dict"])
+        clf.model.eval()
+        return clf
+
+
+def _in_dim(model: nn.Module) -> int:
+    first = model if isinstance(model, nn.Linear) else model[0]
+    return first.in_features
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

@@ -1,0 +1,109 @@
+"""Hybrid routing: a classifier for common species, prototypes for rare ones, and "?" otherwise.
+
+Order (fixed): classifier-confident -> rare-prototype -> classifier-low -> rejected.
+1. `classifier_common`: the common-species classifier's top probability >= `classifier_high`;
+2. `prototype_rare`: the prototype model's top species is rare and its probability >=
+   `prototype_rare`;
+3. `classifier_common_low`: the classifier's top probability >= `classifier_low`;
+4. `rejected`: nothing is confident enough; the prediction is unknown ("?").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+METHODS = ("classifier_common", "prototype_rare", "classifier_common_low", "rejected")
+REJECTED = -1
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    classifier_high: float
+    prototype_rare: float
+    classifier_low: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Routed:
+    """Per-sample outcome: species index (REJECTED for "?"), confidence, method name."""
+
+    pred: np.ndarray
+    confidence: np.ndarray
+    method: np.ndarray
+
+
+def component_tops(
+    clf_proba: np.ndarray, proto_proba: np.ndarray, common_idx: np.ndarray, rare_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Top species (global index) and probability of each component; the prototype's confidence is
+    set to -inf where its top species is not rare, so it can only route rare species."""
+    n = len(proto_proba)
+    if clf_proba.shape[1]:
+        clf_top = common_idx[clf_proba.argmax(axis=1)]
+        clf_conf = clf_proba.max(axis=1)
+    else:  # no common species: the classifier never answers
+        clf_top, clf_conf = np.full(n, REJECTED), np.full(n, -np.inf)
+    proto_top = proto_proba.argmax(axis=1)
+    proto_conf = np.where(rare_mask[proto_top], proto_proba.max(axis=1), -np.inf)
+    return clf_top, clf_conf, proto_top, proto_conf
+
+
+def route(
+    clf_proba: np.ndarray,
+    proto_proba: np.ndarray,
+    common_idx: np.ndarray,
+    rare_mask: np.ndarray,
+    thresholds: Thresholds,
+) -> Routed:
+    """Apply the four routes in order; the first that fires decides each sample."""
+    clf_top, clf_conf, proto_top, proto_conf = component_tops(
+        clf_proba, proto_proba, common_idx, rare_mask
+    )
+    return route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds)
+
+
+def route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds: Thresholds) -> Routed:
+    """`route` on precomputed component tops (used by the threshold search)."""
+    n = len(clf_top)
+    pred = np.full(n, REJECTED)
+    confidence = np.zeros(n)
+    method = np.full(n, METHODS[3], dtype=object)
+    undecided = np.ones(n, dtype=bool)
+    rules = (
+        (clf_conf >= thresholds.classifier_high, clf_top, clf_conf, METHODS[0]),
+        (proto_conf >= thresholds.prototype_rare, proto_top, proto_conf, METHODS[1]),
+        (clf_conf >= thresholds.classifier_low, clf_top, clf_conf, METHODS[2]),
+    )
+    for fires, top, conf, name in rules:
+        take = undecided & fires
+        pred[take], confidence[take], method[take] = top[take], conf[take], name
+        undecided &= ~take
+    return Routed(pred=pred, confidence=confidence, method=method)
+
+
+def summarize(routed: Routed, y: np.ndarray, rare_mask: np.ndarray) -> dict:
+    """Coverage and accuracy on covered samples: all, common and rare (by the true species)."""
+    covered = routed.pred != REJECTED
+    correct = routed.pred == y
+    rare = rare_mask[y]
+
+    def acc(mask):
+        n = int((mask & covered).sum())
+        return float(correct[mask & covered].sum() / n) if n else float("nan")
+
+    out = {
+        "coverage": float(covered.mean()) if len(y) else float("nan"),
+        "accuracy": acc(np.ones_like(covered)),
+        "accuracy_common": acc(~rare),
+        "accuracy_rare": acc(rare),
+        "coverage_common": float(covered[~rare].mean()) if (~rare).any() else float("nan"),
+        "coverage_rare": float(covered[rare].mean()) if rare.any() else float("nan"),
+    }
+    for name in METHODS:
+        out[f"share_{name}"] = float((routed.method == name).mean()) if len(y) else float("nan")
+    return out

@@ -1,0 +1,334 @@
+"""SDM learners with the scikit-learn estimator API, chosen by name (`get_learner`).
+
+Every learner accepts one species (`y` of shape (N,)) or many at once (`Y` of shape (N, S)): a
+shared design matrix `X` and a per-species `sample_weight` of shape (N, S) in which 0 leaves a row
+out of that species' model (held-out fold, the species' own records in its background). With 2-D
+targets `predict_proba` returns (N, S) presence probabilities, as MLPClassifier does for
+multilabel targets; with 1-D targets it returns the usual (N, 2).
+
+- `logistic`: L2 logistic regression on standardised covariates, every species in one torch problem
+  (one matrix product per step for all species, on the GPU when there is one). Same objective as
+  `sklearn.linear_model.LogisticRegression(C=C, class_weight="balanced")`, intercept unpenalised.
+- `rf_downsampled`: random forest whose every tree sees a bootstrap of the presences and as many
+  background points (Valavi et al. 2022, Ecol. Monogr. 92:e01486: the strongest single method).
+- `mlp`: one small MLP per species, trained together as a batched torch model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.tree import DecisionTreeClassifier
+
+from geoloc.errors import GeolocError
+
+
+def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(Y (N, S) float32 in {0, 1}, weights (N, S) float32, whether y was 1-D)."""
+    y = np.asarray(y)
+    single = y.ndim == 1
+    targets = y.reshape(len(y), -1).astype(np.float32)
+    if not np.isin(targets, (0.0, 1.0)).all():
+        raise ValueError("targets must be 0 (background) or 1 (presence)")
+    if sample_weight is None:
+        weights = np.ones_like(targets)
+    else:
+        weights = np.asarray(sample_weight, dtype=np.float32)
+        weights = np.broadcast_to(weights.reshape(len(y), -1), targets.shape).copy()
+    if (weights < 0).any():
+        raise ValueError("sample weights must be non-negative")
+    used = weights > 0
+    if ((targets * used).sum(0) == 0).any() or (((1 - targets) * used).sum(0) == 0).any():
+        raise ValueError("every species needs at least one presence and one background row")
+    return targets, weights, single
+
+
+def _balanced(targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """sample_weight x class weight n / (2 n_class), counted per species on its own rows."""
+    used = (weights > 0).astype(np.float32)
+    n_pos = (targets * used).sum(0)
+    n_neg = ((1 - targets) * used).sum(0)
+    total = n_pos + n_neg
+    return weights * np.where(targets > 0, total / (2 * n_pos), total / (2 * n_neg))
+
+
+def _proba(positive: np.ndarray, single: bool) -> np.ndarray:
+    return np.column_stack([1 - positive[:, 0], positive[:, 0]]) if single else positive
+
+
+class _TorchSdm(ClassifierMixin, BaseEstimator):
+    """Shared plumbing of the batched torch learners: device, standardisation, output shape."""
+
+    def _setup(self, X):
+        import torch
+
+        from geoloc.runtime import resolve_device
+
+        self.device_ = (
+            self.device if isinstance(self.device, torch.device) else resolve_device(self.device)
+        )
+        self.dtype_ = getattr(torch, self.dtype)
+        X = self._tensor(np.asarray(X))
+        self.mean_ = X.mean(0)
+        self.scale_ = X.std(0, unbiased=False).clamp_min(1e-12)
+        self.classes_ = np.array([0, 1])
+        return (X - self.mean_) / self.scale_
+
+    def _tensor(self, array):
+        import torch
+
+        return torch.as_tensor(array, dtype=self.dtype_, device=self.device_)
+
+    def _index(self, mask_or_rows):
+        import torch
+
+        rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
+        return torch.as_tensor(rows, dtype=torch.long, device=self.device_)
+
+    def _standardise(self, X):
+        return (self._tensor(np.asarray(X)) - self.mean_) / self.scale_
+
+    def predict_proba(self, X) -> np.ndarray:
+        import torch
+
+        return _proba(torch.sigmoid(self._logits(X)).cpu().numpy(), self.single_)
+
+    def decision_function(self, X) -> np.ndarray:
+        logits = self._logits(X).cpu().numpy()
+        return logits[:, 0] if self.single_ else logits
+
+    def predict(self, X) -> np.ndarray:
+        return (self.decision_function(X) > 0).astype(np.int64)
+
+
+class BatchedLogistic(_TorchSdm):
+    """L2 logistic regression of every species at once, batched L-BFGS in torch.
+
+    Minimises, per species, C * sum_i w_i logloss_i + ||coef||^2 / 2 (sklearn's objective, intercept
+    unpenalised). Each species is its own problem with its own L-BFGS history, step and stopping
+    test (geoloc.sdm.lbfgs); every evaluation is one matrix product over the species still running.
+    `tol` bounds the gradient of the objective divided by C x the species' total weight: the
+    scaled objective sklearn's lbfgs stops on, with the same default.
+    """
+
+    dtype = "float64"  # float32 line searches stall well short of sklearn's optimum
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        class_weight: str | None = "balanced",
+        max_iter: int = 500,
+        tol: float = 1e-4,
+        device: str = "auto",
+    ):
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.device = device
+
+    def fit(self, X, y, sample_weight=None):
+        import torch
+
+        from geoloc.sdm.lbfgs import batched_lbfgs
+
+        targets, weights, self.single_ = _targets(y, sample_weight)
+        if self.class_weight == "balanced":
+            weights = _balanced(targets, weights)
+        Xs = self._setup(X)
+        d = Xs.shape[1]
+        norm = self.C * self._tensor(weights.sum(0))  # per species: a mean loss, like sklearn's
+        # Rows in several species' models (the shared background) go through one dense product;
+        # rows in one species' model only (its presences) through a gather, so no species pays
+        # for the others' presences.
+        used = weights > 0
+        shared = used.sum(1) > 1
+        own = np.flatnonzero(used.sum(1) == 1)
+        owner = used[own].argmax(1)
+        X_shared, X_own = Xs[self._index(shared)], Xs[self._index(own)]
+        Y_shared, W_shared = self._tensor(targets[shared]), self._tensor(weights[shared])
+        y_own = self._tensor(targets[own, owner])
+        w_own = self._tensor(weights[own, owner])
+        owner = self._index(owner)
+        softplus, sigmoid = torch.nn.functional.softplus, torch.sigmoid
+
+        def objective(theta, idx):
+            coef, intercept = theta[:, :d], theta[:, d]
+            z = X_shared @ coef.T + intercept
+            y_k, w_k = Y_shared[:, idx], W_shared[:, idx]
+            loss = (w_k * (softplus(z) - y_k * z)).sum(0)
+            residual = w_k * (sigmoid(z) - y_k)
+            grad_coef, grad_intercept = residual.T @ X_shared, residual.sum(0)
+            position = torch.full((len(norm),), -1, dtype=torch.long, device=theta.device)
+            position[idx] = torch.arange(len(idx), device=theta.device)
+            rows = (position[owner] >= 0).nonzero()[:, 0]
+            if len(rows):
+                at, x, k = position[owner[rows]], X_own[rows], len(idx)
+                z_own = (x * coef[at]).sum(1) + intercept[at]
+                loss_own = w_own[rows] * (softplus(z_own) - y_own[rows] * z_own)
+                r_own = w_own[rows] * (sigmoid(z_own) - y_own[rows])
+                # per-species sums as a sparse (k, rows) product: far faster than index_add
+                pick = torch.stack([at, torch.arange(len(rows), device=at.device)])
+                grad_coef = grad_coef + torch.sparse.mm(
+                    torch.sparse_coo_tensor(pick, r_own, (k, len(rows)), check_invariants=False), x
+                )
+                loss = loss + torch.bincount(at, weights=loss_own, minlength=k)
+                grad_intercept = grad_intercept + torch.bincount(at, weights=r_own, minlength=k)
+            grad = torch.cat([self.C * grad_coef + coef, self.C * grad_intercept[:, None]], 1)
+            value = self.C * loss + 0.5 * (coef * coef).sum(1)
+            return value / norm[idx], grad / norm[idx, None]
+
+        theta0 = torch.zeros(targets.shape[1], d + 1, dtype=self.dtype_, device=self.device_)
+        theta, iterations = batched_lbfgs(objective, theta0, max_iter=self.max_iter, tol=self.tol)
+        self.coef_ = theta[:, :d].T.contiguous()
+        self.intercept_ = theta[:, d].contiguous()
+        self.n_iter_ = iterations.cpu().numpy()
+        return self
+
+    def _logits(self, X):
+        return self._standardise(X) @ self.coef_ + self.intercept_
+
+
+class BatchedMLP(_TorchSdm):
+    """One small ReLU MLP per species (hidden units, weight decay), all trained in one torch model
+    with Adam on mini-batches of rows; class-balanced weighted cross-entropy like the logistic."""
+
+    def __init__(
+        self,
+        hidden: int = 32,
+        epochs: int = 60,
+        batch_size: int = 2048,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-3,
+        seed: int = 0,
+        device: str = "auto",
+        dtype: str = "float32",
+    ):
+        self.dtype = dtype
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.device = device
+
+    def fit(self, X, y, sample_weight=None):
+        import torch
+
+        targets, weights, self.single_ = _targets(y, sample_weight)
+        weights = _balanced(targets, weights)
+        Xs = self._setup(X)
+        Y, Wt = self._tensor(targets), self._tensor(weights)
+        n, d = Xs.shape
+        s = Y.shape[1]
+        generator = torch.Generator().manual_seed(self.seed)
+
+        def init(*shape, fan_in):
+            bound = 1.0 / np.sqrt(fan_in)
+            return (torch.rand(*shape, generator=generator) * 2 - 1) * bound
+
+        self.params_ = [
+            init(s, d, self.hidden, fan_in=d),
+            init(s, 1, self.hidden, fan_in=d),
+            init(s, self.hidden, 1, fan_in=self.hidden),
+            init(s, 1, 1, fan_in=self.hidden),
+        ]
+        self.params_ = [p.to(self.device_, self.dtype_).requires_grad_() for p in self.params_]
+        optimizer = torch.optim.AdamW(self.params_, lr=self.lr, weight_decay=self.weight_decay)
+        for _ in range(self.epochs):
+            for batch in torch.randperm(n, generator=generator).split(self.batch_size):
+                batch = batch.to(self.device_)
+                optimizer.zero_grad()
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    self._forward(Xs[batch]), Y[batch], weight=Wt[batch], reduction="sum"
+                )
+                (loss / n).backward()
+                optimizer.step()
+        self.params_ = [p.detach() for p in self.params_]
+        return self
+
+    def _forward(self, Xs):
+        import torch
+
+        w1, b1, w2, b2 = self.params_
+        hidden = torch.relu(Xs.unsqueeze(0) @ w1 + b1)  # (S, n, H)
+        return (hidden @ w2 + b2)[..., 0].T  # (n, S)
+
+    def _logits(self, X):
+        return self._forward(self._standardise(X))
+
+
+class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
+    """Down-sampled random forest: each tree is grown on a bootstrap of the P presences plus P
+    background rows drawn with replacement, so every tree sees balanced classes."""
+
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        max_features: str | float | int = "sqrt",
+        min_samples_leaf: int = 1,
+        seed: int = 0,
+    ):
+        self.n_estimators = n_estimators
+        self.max_features = max_features
+        self.min_samples_leaf = min_samples_leaf
+        self.seed = seed
+
+    def fit(self, X, y, sample_weight=None):
+        targets, weights, self.single_ = _targets(y, sample_weight)
+        X = np.asarray(X, dtype=np.float32)
+        rng = np.random.default_rng(self.seed)
+        self.classes_ = np.array([0, 1])
+        self.forests_ = []
+        for s in range(targets.shape[1]):
+            used = weights[:, s] > 0
+            presences = np.flatnonzero(used & (targets[:, s] > 0))
+            background = np.flatnonzero(used & (targets[:, s] == 0))
+            trees = []
+            for _ in range(self.n_estimators):
+                rows = np.concatenate(
+                    [
+                        rng.choice(presences, len(presences)),
+                        rng.choice(background, len(presences)),
+                    ]
+                )
+                tree = DecisionTreeClassifier(
+                    max_features=self.max_features,
+                    min_samples_leaf=self.min_samples_leaf,
+                    random_state=int(rng.integers(2**31 - 1)),
+                )
+                trees.append(tree.fit(X[rows], targets[rows, s]))
+            self.forests_.append(trees)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        positive = np.column_stack(
+            [
+                np.mean([tree.predict_proba(X)[:, 1] for tree in trees], axis=0)
+                for trees in self.forests_
+            ]
+        )
+        return _proba(positive, self.single_)
+
+    def predict(self, X) -> np.ndarray:
+        positive = self.predict_proba(X)
+        return (positive[:, 1] if self.single_ else positive > 0.5).astype(np.int64)
+
+
+LEARNERS = {
+    "logistic": BatchedLogistic,
+    "rf_downsampled": DownsampledRandomForest,
+    "mlp": BatchedMLP,
+}
+
+
+def get_learner(name: str, **options):
+    """A fresh learner by registry name; unknown names or options are user errors."""
+    if name not in LEARNERS:
+        raise GeolocError(f"unknown SDM learner {name!r}; known: {', '.join(LEARNERS)}")
+    try:
+        return LEARNERS[name](**options)
+    except TypeError as err:
+        raise GeolocError(f"bad options for SDM learner {name!r}: {err}") from None

@@ -1,0 +1,48 @@
+"""Validation retrieval between paired locations and images (GeoCLIP-style evaluation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def great_circle_km(lat1, lon1, lat2, lon2) -> torch.Tensor:
+    """Haversine distance in km between degree coordinates (broadcasting tensors)."""
+    p1, p2 = torch.deg2rad(lat1), torch.deg2rad(lat2)
+    dlat, dlon = p2 - p1, torch.deg2rad(lon2 - lon1)
+    h = torch.sin(dlat / 2) ** 2 + torch.cos(p1) * torch.cos(p2) * torch.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * torch.asin(h.clamp(0, 1).sqrt())
+
+
+@torch.no_grad()
+def retrieval_metrics(
+    loc_emb: torch.Tensor,
+    img_emb: torch.Tensor,
+    lat: torch.Tensor,
+    lon: torch.Tensor,
+    ks: tuple[int, ...] = (1, 10),
+    chunk: int = 4096,
+) -> dict[str, float]:
+    """Row i of loc_emb/img_emb is one observation (L2-normalised).
+
+    `top{k}`: share of locations whose own image is among the k most similar gallery images.
+    `median_km`: median great-circle error of image -> location (best gallery location).
+    """
+    hits = {k: 0 for k in ks}
+    errors = []
+    n = len(loc_emb)
+    for start in range(0, n, chunk):
+        rows = slice(start, min(start + chunk, n))
+        idx = torch.arange(rows.start, rows.stop, device=loc_emb.device)
+        loc_to_img = loc_emb[rows].float() @ img_emb.float().T
+        own = loc_to_img[torch.arange(len(idx)), idx]
+        rank = (loc_to_img > own.unsqueeze(1)).sum(1)
+        for k in ks:
+            hits[k] += int((rank < k).sum())
+        best = (img_emb[rows].float() @ loc_emb.float().T).argmax(1)
+        errors.append(great_circle_km(lat[rows], lon[rows], lat[best], lon[best]).float().cpu())
+    out = {f"top{k}": hits[k] / max(n, 1) for k in ks}
+    out["median_km"] = float(np.median(torch.cat(errors).numpy())) if n else float("nan")
+    return out

@@ -1,0 +1,85 @@
+"""DVC stage `cluster`: synthetic bird-call ROIs -> mel-image embeddings -> HDBSCAN with
+pseudo-label refinement, and few-shot accuracy on the same embeddings.
+
+Writes results/cluster/metrics.json: final-round ARI, AMI, NMI, purity, unclustered fraction
+and cluster count, the same per round (`r<i>_...`), and `<method>_<k>shot_acc` / `_ci95`.
+The WAV files live in a temporary folder: they are regenerated from the seed, not outputs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import click
+
+from geoloc.errors import exit_on_user_error
+
+PER_ROUND = ("ari", "nmi", "unclustered", "n_clusters")
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--out", default="results/cluster/metrics.json", show_default=True)
+@exit_on_user_error
+def main(params_path, out):
+    from geoloc.audio.embed import AudioSettings, embed_rois, label_codes, list_rois
+    from geoloc.data.calls_demo import write_calls_demo
+    from geoloc.heads.cluster import refine_clusters
+    from geoloc.heads.fewshot import evaluate_fewshot
+    from geoloc.heads.reid import image_size_for
+    from geoloc.io import write_json
+    from geoloc.params import load_params
+    from geoloc.runtime import resolve_device, seed_everything
+
+    params = load_params(params_path)
+    p = params.cluster
+    seed_everything(p.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        rois = list_rois(write_calls_demo(tmp, p.demo_per_type, seed=p.seed))
+        x, _ = embed_rois(
+            rois.paths,
+            p.backbone,
+            p.image_size or image_size_for(p.backbone),
+            AudioSettings(**p.audio.model_dump()),
+            device=resolve_device(params.runtime.device),
+        )
+    truth, _ = label_codes(rois.labels)
+    _, history = refine_clusters(
+        x,
+        truth,
+        reduction=p.reduction,
+        reduce_dim=p.reduce_dim,
+        min_cluster_size=p.min_cluster_size,
+        min_samples=p.min_samples,
+        rounds=p.rounds,
+        head_dim=p.head_dim,
+        epochs=p.epochs,
+        lr=p.lr,
+        seed=p.seed,
+    )
+    metrics = {k: v for k, v in history[-1].items() if k != "round"}
+    metrics["rounds"] = len(history) - 1
+    for h in history:
+        metrics.update({f"r{h['round']}_{k}": h[k] for k in PER_ROUND if k in h})
+    f = p.fewshot
+    for k_shot in f.k_shot:
+        scores = evaluate_fewshot(
+            x,
+            truth,
+            n_way=f.n_way,
+            k_shot=k_shot,
+            n_query=f.n_query,
+            episodes=f.episodes,
+            methods=f.methods,
+            seed=p.seed,
+        )
+        metrics.update({key.replace("_", f"_{k_shot}shot_", 1): v for key, v in scores.items()})
+    write_json(out, metrics)
+    click.echo(
+        f"cluster: ARI {metrics['ari']:.3f}, NMI {metrics['nmi']:.3f}, "
+        f"unclustered {metrics['unclustered']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

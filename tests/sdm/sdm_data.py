@@ -1,0 +1,63 @@
+"""A tiny virtual-species world for SDM tests: Gaussian niches over France, a truth grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def virtual_world(n_species=4, per_species=90, seed=0, rare=True):
+    rng = np.random.default_rng(seed)
+    glat, glon = np.meshgrid(np.arange(42.5, 51, 0.5), np.arange(-4, 8, 0.5), indexing="ij")
+    glat, glon = glat.ravel(), glon.ravel()
+    centres = rng.uniform([43.5, -2.5], [49.5, 6.5], size=(n_species, 2))
+    suit = np.exp(
+        -((glat[:, None] - centres[:, 0]) ** 2 + (glon[:, None] - centres[:, 1]) ** 2) / 5
+    )
+    keys = 1000 + np.arange(n_species)
+    truth = pd.DataFrame(
+        {
+            "dataset": "plants",
+            "species_key": np.repeat(keys, len(glat)),
+            "species": np.repeat([f"Species {k}" for k in keys], len(glat)),
+            "lat": np.tile(glat, n_species),
+            "lon": np.tile(glon, n_species),
+            "suitability": suit.T.ravel().astype(np.float32),
+            "present": suit.T.ravel() > 0.4,
+        }
+    )
+    parts = []
+    for s, key in enumerate(keys):
+        cells = rng.choice(len(glat), size=per_species, p=suit[:, s] / suit[:, s].sum())
+        parts.append(
+            pd.DataFrame(
+                {
+                    "lat": glat[cells] + rng.uniform(-0.25, 0.25, per_species),
+                    "lon": glon[cells] + rng.uniform(-0.25, 0.25, per_species),
+                    "species_key": key,
+                    "species": f"Species {key}",
+                }
+            )
+        )
+    if rare:
+        parts.append(
+            pd.DataFrame({"lat": [45.0] * 3, "lon": [2.0] * 3, "species_key": 7, "species": "Rara"})
+        )
+    return pd.concat(parts, ignore_index=True), truth
+
+
+def noise_features(lat, lon):
+    return np.random.default_rng(1).normal(size=(len(lat), 3)).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny tensors gain nothing from threads, and on a loaded machine two spinning threads per op
+    make these tests 10-50x slower; restore the setting afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+from sdm_data import one_torch_thread  # noqa: F401
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from geoloc.errors import GeolocError
+from geoloc.sdm.learners import get_learner
+
+
+def _species(n=1200, d=6, s=5, seed=0):
+    """Shared covariates, s species with different linear niches, and per-species row masks."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32) * rng.uniform(0.5, 20, d) + rng.normal(0, 5, d)
+    logits = ((X - X.mean(0)) / X.std(0)) @ rng.normal(size=(d, s)) - 1.5
+    Y = (logits + rng.logistic(size=(n, s)) > 0).astype(np.float32)
+    # Like presences + target-group background: the first half of the rows is shared by every
+    # species (some left out at random), each row of the second half belongs to one species.
+    weights = (rng.random((n, s)) < 0.8).astype(np.float32)
+    weights[n // 2 :] = np.eye(s, dtype=np.float32)[np.arange(n - n // 2) % s]
+    return X, Y, weights
+
+
+def test_batched_logistic_matches_sklearn_per_species():
+    X, Y, weights = _species()
+    model = get_learner("logistic", C=0.5, device="cpu").fit(X, Y, sample_weight=weights)
+    batched = model.predict_proba(X)
+    assert batched.shape == Y.shape
+    Xs = (X - X.mean(0)) / X.std(0)
+    auc_batched, auc_sklearn = [], []
+    for s in range(Y.shape[1]):
+        rows = weights[:, s] > 0
+        reference = LogisticRegression(C=0.5, class_weight="balanced", max_iter=2000)
+        reference.fit(Xs[rows], Y[rows, s])
+        auc_sklearn.append(roc_auc_score(Y[:, s], reference.decision_function(Xs)))
+        auc_batched.append(roc_auc_score(Y[:, s], batched[:, s]))
+        np.testing.assert_allclose(model.coef_[:, s].numpy(), reference.coef_[0], atol=2e-3)
+    assert abs(np.mean(auc_batched) - np.mean(auc_sklearn)) <= 0.005
+
+
+def test_single_species_uses_the_sklearn_output_shape():
+    X, Y, _ = _species(s=1)
+    model = get_learner("logistic", device="cpu").fit(X, Y[:, 0])
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-6)
+    assert model.predict(X).shape == (len(X),)
+    assert roc_auc_score(Y[:, 0], proba[:, 1]) > 0.75
+
+
+def test_rf_downsampled_trees_see_balanced_classes():
+    X, Y, weights = _species(n=600, s=2)
+    model = get_learner("rf_downsampled", n_estimators=15, seed=0).fit(X, Y, sample_weight=weights)
+    for s, trees in enumerate(model.forests_):
+        presences = int(((weights[:, s] > 0) & (Y[:, s] > 0)).sum())
+        for tree in trees:
+            root = tree.tree_
+            assert root.weighted_n_node_samples[0] == 2 * presences
+            np.testing.assert_allclose(root.value[0, 0], [0.5, 0.5])  # class shares at the root
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert roc_auc_score(Y[:, 0], proba[:, 0]) > 0.75
+
+
+def test_batched_mlp_learns_every_species():
+    X, Y, weights = _species(n=800, s=3)
+    model = get_learner("mlp", epochs=50, batch_size=400, device="cpu", seed=0)
+    model.fit(X, Y, sample_weight=weights)
+    proba = model.predict_proba(X)
+    for s in range(3):
+        assert roc_auc_score(Y[:, s], proba[:, s]) > 0.8
+
+
+def test_registry_errors_are_user_errors():
+    with pytest.raises(GeolocError, match="known: logistic"):
+        get_learner("maxent")
+    with pytest.raises(GeolocError, match="bad options"):
+        get_learner("logistic", depth=3)
+
+
+def test_targets_must_have_both_classes_per_species():
+    X, Y, _ = _species(s=2)
+    Y[:, 1] = 0
+    with pytest.raises(ValueError, match="presence"):
+        get_learner("logistic", device="cpu").fit(X, Y)
