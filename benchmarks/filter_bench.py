@@ -5,7 +5,8 @@ columns laid out like a real download (the terms the filter reads sit at their r
 64 non-empty fields and ~1.1 kB per row, as in a real iNaturalist download) plus a multimedia.txt
 with one or two StillImages per record. Then, for each size, it times in fresh processes:
 (a) the floor, reading occurrence.txt out of the zip and discarding it, and (b) `filter_archive`
-over the same archive (both passes, all datasets, Parquet outputs). Peak RSS comes from wait4.
+over the same archive (both passes, all datasets, Parquet outputs), alternating floor and filter
+runs (the CPU is shared). Peak RSS is each child's VmHWM.
 
     python benchmarks/filter_bench.py                 # 1 GiB and 2 GiB occurrence.txt
     python benchmarks/filter_bench.py --sizes-gib 0.2 # quick look
@@ -239,6 +240,7 @@ def measure(mode: str, path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes-gib", type=float, nargs="+", default=[1.0, 2.0])
+    parser.add_argument("--repeats", type=int, default=2, help="filter runs per size")
     parser.add_argument("--run", nargs=2, metavar=("MODE", "ARCHIVE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -254,19 +256,25 @@ def main() -> None:
         path = archive_for(size)
         with zipfile.ZipFile(path) as archive:
             raw = archive.getinfo("occurrence.txt").file_size
-        before = measure("floor", path)
-        filtered = measure("filter", path)
-        after = measure("floor", path)  # the CPU is shared: bracket the filter run
-        floor_s = (before["wall"] + after["wall"]) / 2
-        floor_cpu = (before["cpu"] + after["cpu"]) / 2
+        # The CPU is shared: floor and filter runs alternate, and each filter run is compared
+        # with the mean of the two floor runs around it.
+        floors, filters, ratios = [measure("floor", path)], [], []
+        for _ in range(args.repeats):
+            filters.append(measure("filter", path))
+            floors.append(measure("floor", path))
+            around = (floors[-2]["wall"] + floors[-1]["wall"]) / 2
+            ratios.append(around / filters[-1]["wall"])
+        floor_s = float(np.median([run["wall"] for run in floors]))
+        filter_s = float(np.median([run["wall"] for run in filters]))
         mb = raw / 1e6
         print(
             f"| {raw / 2**30:.2f} GiB | {path.stat().st_size / 2**30:.2f} GiB "
             f"| {floor_s:.1f} ({mb / floor_s:.0f} MB/s) "
-            f"| {filtered['wall']:.1f} ({mb / filtered['wall']:.0f} MB/s) "
-            f"| {floor_s / filtered['wall']:.2f} "
-            f"| {floor_cpu:.1f} / {filtered['cpu']:.1f} "
-            f"| {max(before['rss'], after['rss']):.2f} / {filtered['rss']:.2f} GiB |",
+            f"| {filter_s:.1f} ({mb / filter_s:.0f} MB/s) "
+            f"| {np.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)}) "
+            f"| {np.median([r['cpu'] for r in floors]):.1f} / "
+            f"{np.median([r['cpu'] for r in filters]):.1f} "
+            f"| {max(r['rss'] for r in floors):.2f} / {max(r['rss'] for r in filters):.2f} GiB |",
             flush=True,
         )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -169,6 +169,7 @@ class TrainParams(Section):
     queue: NonNegativeInt = 0  # extra location negatives kept from past batches (GeoCLIP)
     mask_same_species: bool = True  # same-species pairs are not negatives (TaxaBind)
     jitter_km: Annotated[float, Field(ge=0)] = 0.0  # Gaussian coordinate noise per step
+    select_best: bool = False  # keep the epoch of lowest validation InfoNCE instead of the last
     val_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
     val_block_km: PositiveFloat = 50.0  # spatial blocks of the train/validation split
     checkpoint_every: NonNegativeInt = 0  # epochs between resumable checkpoints (0: final only)

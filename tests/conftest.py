@@ -25,6 +25,6 @@ def shared_data() -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

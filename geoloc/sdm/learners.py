@@ -7,7 +7,8 @@ targets `predict_proba` returns (N, S) presence probabilities, as MLPClassifier 
 multilabel targets; with 1-D targets it returns the usual (N, 2).
 
 - `logistic`: L2 logistic regression on standardised covariates, every species in one torch problem
-  (one matrix product per step for all species, on the GPU when there is one). Same objective as
+  (batched Newton: a few large matrix products per step for all species, on the GPU when there is
+  one). Same objective as
   `sklearn.linear_model.LogisticRegression(C=C, class_weight="balanced")`, intercept unpenalised.
 - `rf_downsampled`: random forest whose every tree sees a bootstrap of the presences and as many
   background points (Valavi et al. 2022, Ecol. Monogr. 92:e01486: the strongest single method).
@@ -28,28 +29,32 @@ def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool]:
     y = np.asarray(y)
     single = y.ndim == 1
     targets = y.reshape(len(y), -1).astype(np.float32)
-    if not np.isin(targets, (0.0, 1.0)).all():
+    presence = targets == 1
+    if not (presence | (targets == 0)).all():
         raise ValueError("targets must be 0 (background) or 1 (presence)")
     if sample_weight is None:
         weights = np.ones_like(targets)
     else:
-        weights = np.asarray(sample_weight, dtype=np.float32)
-        weights = np.broadcast_to(weights.reshape(len(y), -1), targets.shape).copy()
-    if (weights < 0).any():
+        weights = np.asarray(sample_weight, dtype=np.float32).reshape(len(y), -1)
+        if weights.shape != targets.shape:
+            weights = np.broadcast_to(weights, targets.shape).copy()
+    if weights.min(initial=0) < 0:
         raise ValueError("sample weights must be non-negative")
     used = weights > 0
-    if ((targets * used).sum(0) == 0).any() or (((1 - targets) * used).sum(0) == 0).any():
+    n_used, n_pos = used.sum(0), (used & presence).sum(0)
+    if (n_pos == 0).any() or (n_pos == n_used).any():
         raise ValueError("every species needs at least one presence and one background row")
     return targets, weights, single
 
 
 def _balanced(targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """sample_weight x class weight n / (2 n_class), counted per species on its own rows."""
-    used = (weights > 0).astype(np.float32)
-    n_pos = (targets * used).sum(0)
-    n_neg = ((1 - targets) * used).sum(0)
-    total = n_pos + n_neg
-    return weights * np.where(targets > 0, total / (2 * n_pos), total / (2 * n_neg))
+    used = weights > 0
+    total = used.sum(0)
+    n_pos = (used & (targets == 1)).sum(0)
+    negative = (total / (2 * (total - n_pos))).astype(np.float32)
+    positive = (total / (2 * n_pos)).astype(np.float32)
+    return weights * (negative + targets * (positive - negative))
 
 
 def _proba(positive: np.ndarray, single: bool) -> np.ndarray:
@@ -102,22 +107,22 @@ class _TorchSdm(ClassifierMixin, BaseEstimator):
 
 
 class BatchedLogistic(_TorchSdm):
-    """L2 logistic regression of every species at once, batched L-BFGS in torch.
+    """L2 logistic regression of every species at once, batched Newton in torch.
 
     Minimises, per species, C * sum_i w_i logloss_i + ||coef||^2 / 2 (sklearn's objective, intercept
-    unpenalised). Each species is its own problem with its own L-BFGS history, step and stopping
-    test (geoloc.sdm.lbfgs); every evaluation is one matrix product over the species still running.
-    `tol` bounds the gradient of the objective divided by C x the species' total weight: the
-    scaled objective sklearn's lbfgs stops on, with the same default.
+    unpenalised) over the species' own rows only (geoloc.sdm.newton: all species' Hessians as one
+    matrix product, Cholesky solves, a per-species line search and stopping test). `tol` bounds the
+    gradient of the objective divided by C x the species' total weight: the scaled objective
+    sklearn's lbfgs stops on, with the same default.
     """
 
-    dtype = "float64"  # float32 line searches stall well short of sklearn's optimum
+    dtype = "float64"  # values, gradients and solves; the Hessian products run in float32
 
     def __init__(
         self,
         C: float = 1.0,
         class_weight: str | None = "balanced",
-        max_iter: int = 500,
+        max_iter: int = 100,
         tol: float = 1e-4,
         device: str = "auto",
     ):
@@ -130,56 +135,25 @@ class BatchedLogistic(_TorchSdm):
     def fit(self, X, y, sample_weight=None):
         import torch
 
-        from geoloc.sdm.lbfgs import batched_lbfgs
+        from geoloc.sdm.newton import LogisticBlocks, batched_newton
 
         targets, weights, self.single_ = _targets(y, sample_weight)
         if self.class_weight == "balanced":
             weights = _balanced(targets, weights)
         Xs = self._setup(X)
         d = Xs.shape[1]
-        norm = self.C * self._tensor(weights.sum(0))  # per species: a mean loss, like sklearn's
-        # Rows in several species' models (the shared background) go through one dense product;
-        # rows in one species' model only (its presences) through a gather, so no species pays
-        # for the others' presences.
-        used = weights > 0
-        shared = used.sum(1) > 1
-        own = np.flatnonzero(used.sum(1) == 1)
-        owner = used[own].argmax(1)
-        X_shared, X_own = Xs[self._index(shared)], Xs[self._index(own)]
-        Y_shared, W_shared = self._tensor(targets[shared]), self._tensor(weights[shared])
-        y_own = self._tensor(targets[own, owner])
-        w_own = self._tensor(weights[own, owner])
-        owner = self._index(owner)
-        softplus, sigmoid = torch.nn.functional.softplus, torch.sigmoid
-
-        def objective(theta, idx):
-            coef, intercept = theta[:, :d], theta[:, d]
-            z = X_shared @ coef.T + intercept
-            y_k, w_k = Y_shared[:, idx], W_shared[:, idx]
-            loss = (w_k * (softplus(z) - y_k * z)).sum(0)
-            residual = w_k * (sigmoid(z) - y_k)
-            grad_coef, grad_intercept = residual.T @ X_shared, residual.sum(0)
-            position = torch.full((len(norm),), -1, dtype=torch.long, device=theta.device)
-            position[idx] = torch.arange(len(idx), device=theta.device)
-            rows = (position[owner] >= 0).nonzero()[:, 0]
-            if len(rows):
-                at, x, k = position[owner[rows]], X_own[rows], len(idx)
-                z_own = (x * coef[at]).sum(1) + intercept[at]
-                loss_own = w_own[rows] * (softplus(z_own) - y_own[rows] * z_own)
-                r_own = w_own[rows] * (sigmoid(z_own) - y_own[rows])
-                # per-species sums as a sparse (k, rows) product: far faster than index_add
-                pick = torch.stack([at, torch.arange(len(rows), device=at.device)])
-                grad_coef = grad_coef + torch.sparse.mm(
-                    torch.sparse_coo_tensor(pick, r_own, (k, len(rows)), check_invariants=False), x
-                )
-                loss = loss + torch.bincount(at, weights=loss_own, minlength=k)
-                grad_intercept = grad_intercept + torch.bincount(at, weights=r_own, minlength=k)
-            grad = torch.cat([self.C * grad_coef + coef, self.C * grad_intercept[:, None]], 1)
-            value = self.C * loss + 0.5 * (coef * coef).sum(1)
-            return value / norm[idx], grad / norm[idx, None]
-
+        design = torch.cat([Xs, torch.ones_like(Xs[:, :1])], 1)  # intercept column
+        blocks = LogisticBlocks(
+            design,
+            torch.as_tensor(targets, device=self.device_),  # float32: only compared, scaled
+            torch.as_tensor(weights, device=self.device_),
+            self.C,
+        )
+        scale = self.C * self._tensor(weights.sum(0))  # per species: a mean loss, like sklearn's
         theta0 = torch.zeros(targets.shape[1], d + 1, dtype=self.dtype_, device=self.device_)
-        theta, iterations = batched_lbfgs(objective, theta0, max_iter=self.max_iter, tol=self.tol)
+        theta, iterations = batched_newton(
+            blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol
+        )
         self.coef_ = theta[:, :d].T.contiguous()
         self.intercept_ = theta[:, d].contiguous()
         self.n_iter_ = iterations.cpu().numpy()

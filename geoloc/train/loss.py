@@ -50,17 +50,22 @@ class ContrastiveLoss(nn.Module):
         species: torch.Tensor | None = None,
         queue_loc: torch.Tensor | None = None,
         queue_species: torch.Tensor | None = None,
+        *,
+        local: bool = False,
     ) -> torch.Tensor:
-        """loc, img: (B, d) L2-normalised rows of matching pairs on this rank."""
-        ctx = distributed.context()
-        all_loc, all_img = distributed.gather_with_grad(loc), distributed.gather_with_grad(img)
-        targets = torch.arange(len(loc), device=loc.device) + ctx.rank * len(loc)
+        """loc, img: (B, d) L2-normalised rows of matching pairs on this rank; `local`: the
+        negatives are this rank's rows only (validation, where every rank holds the same set)."""
+        gather = (lambda x: x) if local else distributed.gather
+        gather_with_grad = (lambda x: x) if local else distributed.gather_with_grad
+        rank = 0 if local else distributed.context().rank
+        all_loc, all_img = gather_with_grad(loc), gather_with_grad(img)
+        targets = torch.arange(len(loc), device=loc.device) + rank * len(loc)
         scale = self.scale()
         loc_negatives = all_loc if queue_loc is None else torch.cat([all_loc, queue_loc])
         loc_to_img = scale * loc.float() @ all_img.float().T
         img_to_loc = scale * img.float() @ loc_negatives.float().T
         if self.mask_same_species and species is not None:
-            all_species = distributed.gather(species)
+            all_species = gather(species)
             neg_species = (
                 all_species if queue_species is None else torch.cat([all_species, queue_species])
             )

@@ -210,6 +210,7 @@ def _train(
         "lat": _as_tensor(lat[val_idx], device),
         "lon": _as_tensor(lon[val_idx], device),
         "feat": _as_tensor(features[val_idx], device),
+        "species": _as_tensor(species[val_idx], device, torch.long),
     }
 
     seed_everything(tp.seed)
@@ -233,6 +234,7 @@ def _train(
     queue = LocationQueue(tp.queue, device) if tp.queue else None
 
     history: list[dict] = []
+    best: dict = {"epoch": 0, "val_loss": math.inf, "state": None}  # train.select_best
     start_epoch = 0
     config = model_config(model_params, seed=tp.seed)
     fingerprint = _fingerprint(config, tp, lat, lon, features, species, ctx.world_size)
@@ -249,7 +251,7 @@ def _train(
             torch.set_rng_state(state["cpu_rng"])
             if queue is not None:
                 queue.load_state_dict(state["queue"])
-            history, start_epoch = state["history"], state["epoch"]
+            history, start_epoch, best = state["history"], state["epoch"], state["best"]
             log.info("resumed from %s at epoch %d", ckpt_path, start_epoch)
 
     def save_checkpoint(epoch: int) -> None:
@@ -263,6 +265,7 @@ def _train(
             "cpu_rng": torch.get_rng_state(),
             "queue": queue.state_dict() if queue is not None else None,
             "history": history,
+            "best": best,
         }
         with atomic_path(ckpt_path) as tmp:
             torch.save(state, tmp)
@@ -272,12 +275,16 @@ def _train(
         with torch.no_grad(), _autocast(device):
             loc = model.embed_locations(val["lat"], val["lon"])
             img = model.embed_features(val["feat"])
+            val_loss = model.loss(loc, img, val["species"], local=True).item()
         model.train()
         scores = retrieval_metrics(loc, img, val["lat"].double(), val["lon"].double())
-        return {f"val_{k}": v for k, v in scores.items()}
+        return {"val_loss": val_loss, **{f"val_{k}": v for k, v in scores.items()}}
 
     def report(row: dict) -> None:
         history.append(row)
+        if tp.select_best and row["val_loss"] < best["val_loss"]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best.update(epoch=row["epoch"], val_loss=row["val_loss"], state=state)
         if live is not None and ctx.is_main:
             for key, value in row.items():
                 if key != "epoch":
@@ -340,13 +347,16 @@ def _train(
             save_checkpoint(epoch + 1)
     progress.close()
 
-    final = dict(history[-1])
+    if tp.select_best:
+        model.load_state_dict(best["state"])
+    final = dict(history[best["epoch"] if tp.select_best else -1])
     final.pop("epoch")
     metrics = {
         **{k: round(v, 6) for k, v in final.items()},
         "val_median_km_init": round(history[0]["val_median_km"], 6),
         "val_top10_init": round(history[0]["val_top10"], 6),
         "epochs": tp.epochs,
+        "best_epoch": best["epoch"] if tp.select_best else tp.epochs,
         "n_train": len(train_idx),
         "n_val": len(val_idx),
     }

@@ -130,6 +130,7 @@ def write_archive(
     header: bool = True,
     meta: str | None = None,
     extra: dict[str, str] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
 ) -> Path:
     """Write a DwC-A zip; rows are dicts (by column name) or raw text lines."""
     members = {
@@ -138,7 +139,7 @@ def write_archive(
         "multimedia.txt": _table(MULTIMEDIA_COLUMNS, images or [], header),
         **(extra or {}),
     }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w", compression) as archive:
         for name, text in members.items():
             archive.writestr(name, text)
     return path

@@ -104,6 +104,50 @@ def test_damaged_member_data(tmp_path):
         read_all(path)
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2])
+def test_every_compression_method_reads_the_same(tmp_path, method):
+    rows = [occurrence(i, abstract=f"text {i * 7919}") for i in range(2000)]
+    got, stats = read_all(
+        write_archive(tmp_path / "a.zip", rows, compression=method), block_size=4096
+    )
+    assert stats.rows == 2000 and [row["id"] for row in got] == [str(i) for i in range(2000)]
+    assert got[-1] == {"id": "1999", "lat": "45.5900", "country": "FR"}
+
+
+def _patch_directory(path: Path, field: int, value: int) -> None:
+    """Set a 4-byte field of occurrence.txt's local and central headers (offsets of the local)."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("occurrence.txt")
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02", info.header_offset + 30)
+    while data[central + 46 : central + 60] != b"occurrence.txt":
+        central = data.index(b"PK\x01\x02", central + 4)
+    for offset in (info.header_offset + field, central + field + 2):
+        data[offset : offset + 4] = value.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("field", "change", "message"),
+    [
+        (14, lambda info: info.CRC ^ 1, "damaged inside the zip \\(Bad CRC-32 for file"),
+        (
+            18,
+            lambda info: info.compress_size // 2,
+            "damaged inside the zip \\(Compressed file ended",
+        ),
+        (22, lambda info: info.file_size + 1, "damaged inside the zip .*inflates to"),
+    ],
+)
+def test_member_that_fails_its_directory_checks(tmp_path, field, change, message):
+    rows = [occurrence(i, abstract=f"text {i * 7919}") for i in range(2000)]
+    path = write_archive(tmp_path / "a.zip", rows)
+    with zipfile.ZipFile(path) as archive:
+        _patch_directory(path, field, change(archive.getinfo("occurrence.txt")))
+    with pytest.raises(GeolocError, match=message):
+        read_all(path)
+
+
 def test_meta_without_occurrence_core(tmp_path):
     meta = meta_xml(core_row_type="http://rs.tdwg.org/dwc/terms/Taxon")
     path = write_archive(tmp_path / "a.zip", [occurrence(1)], meta=meta)

@@ -6,13 +6,16 @@ import h5py
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from train_fixtures import synthetic_observations
 
 from geoloc.embed.store import read_embeddings
 from geoloc.encoders.location_encoder import load_location_encoder
 from geoloc.errors import GeolocError
 from geoloc.params import ModelParams, TrainParams
+from geoloc.train.retrieval import retrieval_metrics
 from geoloc.train.run import train_from_embeddings
+from geoloc.train.split import spatial_block_split
 from geoloc.train.trainer import train_location_encoder
 
 MODEL = ModelParams(pe="sh", legendre=6, hidden=32, dim=16)
@@ -51,7 +54,9 @@ def test_training_learns_and_logs(observations):
     params = TRAIN.model_copy(update={"epochs": 12})
     result = train_location_encoder(lat, lon, feat, MODEL, params, species_key=sp, live=live)
     assert [row["epoch"] for row in result.history] == list(range(13))
-    assert set(live.rows[1]) == {"loss", "temperature", "val_top1", "val_top10", "val_median_km"}
+    assert set(live.rows[1]) == {
+        "loss", "temperature", "val_loss", "val_top1", "val_top10", "val_median_km"
+    }  # fmt: skip
     assert len(live.rows) == 13
     first, last = result.history[1], result.history[-1]
     assert last["loss"] < first["loss"]
@@ -71,6 +76,31 @@ def test_same_seed_same_result(observations):
         lat, lon, feat, MODEL, TRAIN.model_copy(update={"seed": 1}), species_key=sp
     )
     assert c.metrics != a.metrics
+
+
+def test_select_best_keeps_the_epoch_of_lowest_validation_loss(observations):
+    lat, lon, feat, sp = observations
+    feat = np.random.default_rng(1).permutation(feat)  # images unrelated to places: overfits
+    params = TRAIN.model_copy(update={"epochs": 8, "select_best": True})
+    result = train_location_encoder(lat, lon, feat, MODEL, params, species_key=sp)
+    losses = [row["val_loss"] for row in result.history]
+    best = int(np.argmin(losses))
+    assert best < params.epochs  # the last epoch is not the best one
+    assert result.metrics["best_epoch"] == best
+    assert result.metrics["val_loss"] == round(losses[best], 6)
+    # the returned weights are that epoch's: they reproduce its validation retrieval
+    is_val = spatial_block_split(lat, lon, params.val_fraction, params.val_block_km, params.seed)
+    with torch.no_grad():
+        loc = F.normalize(torch.from_numpy(result.encoder.encode(lat[is_val], lon[is_val])), dim=1)
+        img = F.normalize(result.image_head(torch.from_numpy(feat[is_val])), dim=1)
+    scores = retrieval_metrics(
+        loc, img, torch.from_numpy(lat[is_val]), torch.from_numpy(lon[is_val])
+    )
+    assert scores["top10"] == result.history[best]["val_top10"]
+    last = train_location_encoder(
+        lat, lon, feat, MODEL, params.model_copy(update={"select_best": False}), species_key=sp
+    )
+    assert last.metrics["best_epoch"] == params.epochs and last.history == result.history
 
 
 def test_resume_equals_uninterrupted(observations, tmp_path):
