@@ -142,15 +142,18 @@ def evaluate_sdm(
     for name in config.covariates:
         features = cache[name]
         X, X_grid = features[:n_rows], features[n_rows:]
+        # One learner per set: the model on all folds first (for the maps and truth), then each
+        # fold's refit, which a warm-starting learner begins from the previous solution.
+        model = _learner(config, device).fit(X, targets, sample_weight=weights)
+        grid_scores = _scores(model, X_grid)
+        progress.update()
         oof = np.full(targets.shape, np.nan, dtype=np.float32)
         for fold in range(config.folds):
             train = folds != fold
             fit_weights = weights * train[:, None]
             fittable = _fittable(targets, fit_weights)
             if fittable.any():
-                model = _learner(config, device).fit(
-                    X, targets[:, fittable], sample_weight=fit_weights[:, fittable]
-                )
+                model.fit(X, targets[:, fittable], sample_weight=fit_weights[:, fittable])
                 test = ~train
                 oof[np.ix_(test, fittable)] = _scores(model, X[test])
             progress.update()
@@ -158,9 +161,6 @@ def evaluate_sdm(
         table.loc[kept, f"auc_{name}"] = [
             auc(targets[rows_s, s], oof[rows_s, s]) for s, rows_s in enumerate(scored.T)
         ]
-        full = _learner(config, device).fit(X, targets, sample_weight=weights)
-        grid_scores = _scores(full, X_grid)
-        progress.update()
         if truth_grid is not None:
             table.loc[kept, f"truth_auc_{name}"] = [
                 auc(truth_grid[known, s], grid_scores[known, s])
@@ -191,6 +191,8 @@ def _learner(config: SdmConfig, device: str):
     options = dict(config.learner_options)
     if config.learner in ("logistic", "mlp"):
         options.setdefault("device", device)
+    if config.learner == "logistic":
+        options.setdefault("warm_start", True)  # CV folds refit from the all-folds solution
     if config.learner in ("mlp", "rf_downsampled"):
         options.setdefault("seed", config.seed)
     return get_learner(config.learner, **options)

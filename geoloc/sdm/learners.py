@@ -113,7 +113,9 @@ class BatchedLogistic(_TorchSdm):
     unpenalised) over the species' own rows only (geoloc.sdm.newton: all species' Hessians as one
     matrix product, Cholesky solves, a per-species line search and stopping test). `tol` bounds the
     gradient of the objective divided by C x the species' total weight: the scaled objective
-    sklearn's lbfgs stops on, with the same default.
+    sklearn's lbfgs stops on, 100x tighter than its default (Newton gets there in a step or two,
+    and wide covariates need it to match sklearn's optimum). `warm_start` starts a refit from
+    the last solution when the shapes agree (as sklearn's), which saves most steps across folds.
     """
 
     dtype = "float64"  # values, gradients and solves; the Hessian products run in float32
@@ -123,14 +125,16 @@ class BatchedLogistic(_TorchSdm):
         C: float = 1.0,
         class_weight: str | None = "balanced",
         max_iter: int = 100,
-        tol: float = 1e-4,
+        tol: float = 1e-6,
         device: str = "auto",
+        warm_start: bool = False,
     ):
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.tol = tol
         self.device = device
+        self.warm_start = warm_start
 
     def fit(self, X, y, sample_weight=None):
         import torch
@@ -151,6 +155,10 @@ class BatchedLogistic(_TorchSdm):
         )
         scale = self.C * self._tensor(weights.sum(0))  # per species: a mean loss, like sklearn's
         theta0 = torch.zeros(targets.shape[1], d + 1, dtype=self.dtype_, device=self.device_)
+        previous = getattr(self, "coef_", None) if self.warm_start else None
+        if previous is not None and previous.shape == (d, targets.shape[1]):
+            # like sklearn's warm_start: start from the last fit (e.g. the next CV fold)
+            theta0 = torch.cat([previous.T, self.intercept_[:, None]], 1).to(self.device_)
         theta, iterations = batched_newton(
             blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol
         )

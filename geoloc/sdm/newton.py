@@ -11,10 +11,18 @@ steps where first-order methods take hundreds, and every step is a few large mat
 - rows used by one species only (its presences) are packed per species into short zero-padded
   segments and go through batched products, so no species pays for the others' presences.
 
-The heavy products run in float32 (bfloat16 Hessians proved indefinite); the Newton systems are solved in float64 by Cholesky and the parameters accumulate in
-float64. The step length is found by backtracking on the squared gradient norm, for which the
-Newton direction of a convex problem is a descent direction (so no loss values are needed). Each
-species has its own step and stopping test and drops out of the products once converged.
+Above `dense_limit` parameters (wide embeddings) P x P Hessians cost too much (n P^2 per
+species) and the Newton systems are solved by preconditioned CG on Hessian-vector products.
+Shared rows beyond `hessian_rows` enter the Hessian as an even, reweighted subsample (the
+gradient always uses every row, so the optimum is exact).
+
+The heavy products run in float32 (bfloat16 Hessians proved indefinite); the Newton systems are
+solved in float64 and the parameters accumulate in float64. The step length is found by
+backtracking on the squared gradient norm, for which the Newton direction of a convex problem is
+a descent direction (so no loss values are needed). Each species has its own step and stopping
+test and drops out of the products once converged. Hessians are taken at each species' last
+evaluated point (after a rejected trial step, that trial: still a valid positive definite
+metric).
 """
 
 from __future__ import annotations
@@ -114,6 +122,27 @@ class LogisticBlocks:
         grad.index_add_(0, at, (r_seg[:, None, :] @ x)[:, 0])
         return self.C * grad.double() + self.penalty * theta[idx]
 
+    def hessian_vector(self, d: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Products H_s d_s (k, P), float64, with the Hessians of the species `idx` at their last
+        `gradient` point: two thin products, no P x P matrix."""
+        rows = slice(None) if len(idx) == self.n_species else idx
+        t = d.float()
+        out = ((t @ self.X_sh.T) * self.v_sh[rows]) @ self.X_sh
+        segments, at = self._segments_of(idx)
+        x = self.X_seg[segments]
+        u = (x @ t[at][..., None])[..., 0] * self.v_seg[segments]
+        out.index_add_(0, at, (u[:, None, :] @ x)[:, 0])
+        return self.C * out.double() + self.penalty * d
+
+    def hessian_diagonal(self, idx: torch.Tensor) -> torch.Tensor:
+        """Diagonals (k, P) of the Hessians of the species `idx` (a CG preconditioner)."""
+        rows = slice(None) if len(idx) == self.n_species else idx
+        out = self.v_sh[rows] @ self.X_sh**2
+        segments, at = self._segments_of(idx)
+        x = self.X_seg[segments]
+        out.index_add_(0, at, (self.v_seg[segments][..., None] * x**2).sum(1))
+        return self.C * out.double() + self.penalty
+
     def hessian(self, idx: torch.Tensor) -> torch.Tensor:
         """Hessians (k, P, P), float64, of the species `idx` at their last `gradient` point."""
         v = self.v_sh[slice(None) if len(idx) == self.n_species else idx, :: self.stride]
@@ -164,6 +193,7 @@ def batched_newton(
     max_iter: int = 100,
     tol: float = 1e-4,
     chord_steps: int = 1,
+    dense_limit: int = 256,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Minimise every species' objective from `theta` (S, P), float64.
 
@@ -171,7 +201,10 @@ def batched_newton(
     (Shamanskii's method: far fewer Hessians, each the costly product, for cheap gradients). A
     species stops when max |gradient| / scale <= tol (`scale` (S,): its objective's natural size,
     e.g. C x its total weight, as sklearn's lbfgs scales its objective), or when a fresh Newton
-    step makes no progress (working precision). Returns (theta, steps per species).
+    step makes no progress (working precision). With more than `dense_limit` parameters the
+    Newton systems are solved by preconditioned conjugate gradients on Hessian-vector products
+    instead (truncated Newton): forming P x P Hessians costs n P^2 per species. Returns (theta,
+    steps per species).
     """
     theta = theta.clone()
     n = theta.shape[0]
@@ -182,15 +215,22 @@ def batched_newton(
         alive = alive[g[alive].abs().amax(1) / scale[alive] > tol]
         if len(alive) == 0:
             break
+        if blocks.p > dense_limit:  # P x P Hessians cost more than CG on products
+            direction = _conjugate_gradient(blocks, g[alive], alive)
+            moved = _step(blocks, theta, g, alive, direction)
+            steps[alive] += 1
+            alive = alive[moved]
+            continue
         factor = _cholesky(blocks.hessian(alive))
-        moved = _step(blocks, theta, g, alive, factor)
+        moved = _step(blocks, theta, g, alive, _solve(factor, g[alive]))
         steps[alive] += 1
         alive, factor = alive[moved], factor[moved]
         for _ in range(chord_steps):
             chord = (g[alive].abs().amax(1) / scale[alive] > tol) & (steps[alive] < max_iter)
             if not chord.any():
                 break
-            moved = _step(blocks, theta, g, alive[chord], factor[chord])
+            idx = alive[chord]
+            moved = _step(blocks, theta, g, idx, _solve(factor[chord], g[idx]))
             steps[alive[chord]] += moved.long()
         if (steps[alive] >= max_iter).all():
             break
@@ -208,11 +248,41 @@ def _cholesky(hessian: torch.Tensor) -> torch.Tensor:
     return factor
 
 
-def _step(blocks, theta, g, idx, factor, c1: float = 1e-4, max_backtrack: int = 30):
-    """One (quasi-)Newton step for the species `idx`, in place on `theta` and `g`: backtracking
-    until the squared gradient norm drops enough. Returns which species moved."""
+def _solve(factor: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Newton directions -H^-1 g from Cholesky factors."""
+    return -torch.cholesky_solve(g[..., None], factor)[..., 0]
+
+
+def _conjugate_gradient(blocks, g, idx, max_iter: int = 100) -> torch.Tensor:
+    """Approximate Newton directions -H^-1 g by Jacobi-preconditioned CG, per species, to a
+    relative residual of min(0.5, sqrt(|g|)) (Eisenstat-Walker: superlinear near the optimum)."""
+    inverse_diagonal = 1.0 / blocks.hessian_diagonal(idx)
+    target = torch.clamp((g * g).sum(1).sqrt().sqrt(), max=0.5) * (g * g).sum(1).sqrt()
+    x = torch.zeros_like(g)
+    r = -g.clone()
+    z = inverse_diagonal * r
+    p = z.clone()
+    rz = (r * z).sum(1)
+    for _ in range(max_iter):
+        running = r.norm(dim=1) > target
+        if not running.any():
+            break
+        hp = blocks.hessian_vector(p, idx)
+        alpha = torch.where(running, rz / (p * hp).sum(1).clamp_min(1e-300), 0.0)
+        x += alpha[:, None] * p
+        r -= alpha[:, None] * hp
+        z = inverse_diagonal * r
+        rz_new = (r * z).sum(1)
+        p = z + (rz_new / rz.clamp_min(1e-300))[:, None] * p
+        rz = rz_new
+    return x
+
+
+def _step(blocks, theta, g, idx, direction, c1: float = 0.1, max_backtrack: int = 12):
+    """One (quasi-)Newton step along `direction` for the species `idx`, in place on `theta`
+    and `g`: backtracking until the squared gradient norm drops enough. Returns which species
+    moved."""
     x0, g0 = theta[idx], g[idx]
-    direction = -torch.cholesky_solve(g0[..., None], factor)[..., 0]
     merit = (g0 * g0).sum(1)
     step = torch.ones_like(merit)
     trial = theta.clone()

@@ -30,12 +30,37 @@ def test_batched_logistic_matches_sklearn_per_species():
     auc_batched, auc_sklearn = [], []
     for s in range(Y.shape[1]):
         rows = weights[:, s] > 0
-        reference = LogisticRegression(C=0.5, class_weight="balanced", max_iter=2000)
+        reference = LogisticRegression(C=0.5, class_weight="balanced", max_iter=2000, tol=1e-8)
         reference.fit(Xs[rows], Y[rows, s])
         auc_sklearn.append(roc_auc_score(Y[:, s], reference.decision_function(Xs)))
         auc_batched.append(roc_auc_score(Y[:, s], batched[:, s]))
         np.testing.assert_allclose(model.coef_[:, s].numpy(), reference.coef_[0], atol=2e-3)
     assert abs(np.mean(auc_batched) - np.mean(auc_sklearn)) <= 0.005
+
+
+@pytest.mark.parametrize("d", [40, 300])  # dense Newton; CG on Hessian-vector products
+def test_batched_logistic_matches_sklearn_on_wide_covariates(d):
+    X, Y, weights = _species(n=600, d=d, s=4, seed=1)
+    model = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights)
+    Xs = (X - X.mean(0)) / X.std(0)
+    for s in range(Y.shape[1]):
+        rows = weights[:, s] > 0
+        reference = LogisticRegression(class_weight="balanced", max_iter=5000, tol=1e-10)
+        reference.fit(Xs[rows], Y[rows, s])
+        np.testing.assert_allclose(model.coef_[:, s].numpy(), reference.coef_[0], atol=2e-3)
+        np.testing.assert_allclose(model.intercept_[s].item(), reference.intercept_[0], atol=2e-3)
+
+
+def test_warm_start_refits_to_the_same_solution_in_fewer_steps():
+    X, Y, weights = _species(seed=2)
+    cold = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights)
+    fold = weights * (np.arange(len(X)) % 5 != 0)[:, None]
+    warm = get_learner("logistic", device="cpu", warm_start=True).fit(X, Y, sample_weight=weights)
+    warm.fit(X, Y, sample_weight=fold)
+    reference = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=fold)
+    np.testing.assert_allclose(warm.coef_.numpy(), reference.coef_.numpy(), atol=1e-3)
+    assert warm.n_iter_.sum() < reference.n_iter_.sum()
+    assert cold.n_iter_.max() <= 15  # Newton: a handful of steps
 
 
 def test_single_species_uses_the_sklearn_output_shape():
