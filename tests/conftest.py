@@ -17,6 +17,18 @@ def shared_data_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The tests use tiny tensors, which gain nothing from threads; on a busy 2-core machine
+    spinning OpenMP threads make them 10-50x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     path = shared_data_dir()

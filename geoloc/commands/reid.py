@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from geoloc.commands.labelled_source import emit, labelled_source_options, load_source
 from geoloc.errors import exit_on_user_error
 from geoloc.params import ReidParams
 
@@ -13,25 +12,7 @@ _D = ReidParams()
 
 
 @click.command("reid")
-@click.argument("source", type=click.Path(exists=True))
-@click.option(
-    "--label-column",
-    default="identity",
-    show_default=True,
-    help="Identity column of a CSV source (or of --identities).",
-)
-@click.option(
-    "--identities",
-    type=click.Path(exists=True, dir_okay=False),
-    help="For an .h5 source: CSV with gbif_id and identity columns "
-    "(default: use species_key as the label).",
-)
-@click.option(
-    "--backbone",
-    default=_D.backbone,
-    show_default=True,
-    help="Image backbone for image folders/CSVs (embedded on the fly).",
-)
+@labelled_source_options
 @click.option(
     "--image-size",
     type=int,
@@ -56,14 +37,14 @@ _D = ReidParams()
     "--max-rank", default=_D.max_rank, show_default=True, help="Ranked gallery depth used for mAP."
 )
 @click.option("--seed", default=_D.seed, show_default=True)
-@click.option("--device", default="auto", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Also write the metrics JSON here.")
 @exit_on_user_error
 def reid(
     source,
     label_column,
     identities,
     backbone,
+    device,
+    out,
     image_size,
     k,
     top_k,
@@ -71,8 +52,6 @@ def reid(
     engine,
     max_rank,
     seed,
-    device,
-    out,
 ):
     """Split SOURCE ~80/20 with every identity in both parts and report k-NN accuracy,
     top-k accuracy and mAP of query-to-gallery cosine retrieval.
@@ -81,22 +60,14 @@ def reid(
     a CSV with `path` and identity columns.
     """
     from geoloc.errors import GeolocError
-    from geoloc.heads.labelled import load_labelled
     from geoloc.heads.reid import evaluate_reid, image_size_for
-    from geoloc.io import write_json
-    from geoloc.runtime import resolve_device
 
     try:
         ranks = tuple(int(t) for t in top_k.split(","))
     except ValueError:
         raise GeolocError(f"--top-k must be comma-separated integers, not {top_k!r}") from None
-    x, labels = load_labelled(
-        source,
-        label_column=label_column,
-        identities_csv=identities,
-        backbone=backbone,
-        image_size=image_size or image_size_for(backbone),
-        device=resolve_device(device),
+    x, labels = load_source(
+        source, label_column, identities, backbone, device, image_size or image_size_for(backbone)
     )
     metrics = evaluate_reid(
         x,
@@ -108,6 +79,4 @@ def reid(
         engine=engine,
         max_rank=max_rank,
     )
-    if out:
-        write_json(out, metrics)
-    click.echo(json.dumps(metrics, indent=2))
+    emit(metrics, out)

@@ -43,14 +43,3 @@ def tiny_backbone(tiny_timm_dir):
     from geoloc.embed.backbones import get_backbone
 
     return get_backbone(str(tiny_timm_dir), image_size=32)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """Tiny models run fastest on one thread; OpenMP spinning on a busy shared CPU is very slow."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

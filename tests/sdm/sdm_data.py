@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 
 def virtual_world(n_species=4, per_species=90, seed=0, rare=True):
@@ -49,15 +48,3 @@ def virtual_world(n_species=4, per_species=90, seed=0, rare=True):
 
 def noise_features(lat, lon):
     return np.random.default_rng(1).normal(size=(len(lat), 3)).astype(np.float32)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors gain nothing from threads, and on a loaded machine two spinning threads per op
-    make these tests 10-50x slower; restore the setting afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

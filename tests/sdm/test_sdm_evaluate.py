@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sdm_data import noise_features, one_torch_thread, virtual_world  # noqa: F401
+from sdm_data import noise_features, virtual_world
 from sklearn.metrics import roc_auc_score
 
 from geoloc.params import Params

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from sdm_data import one_torch_thread  # noqa: F401
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 

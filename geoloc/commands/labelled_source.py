@@ -1,0 +1,65 @@
+"""Options and loading shared by the commands that evaluate labelled embeddings (`reid`,
+`fewshot`): SOURCE is an .h5 file, an image folder or a CSV, embedded on the fly if needed."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def labelled_source_options(fn):
+    """Add SOURCE, --label-column, --identities, --backbone, --device and --out to a command."""
+    for option in reversed(
+        [
+            click.argument("source", type=click.Path(exists=True)),
+            click.option(
+                "--label-column",
+                default="identity",
+                show_default=True,
+                help="Label column of a CSV source (or of --identities).",
+            ),
+            click.option(
+                "--identities",
+                type=click.Path(exists=True, dir_okay=False),
+                help="For an .h5 source: CSV with gbif_id and label columns "
+                "(default: use species_key as the label).",
+            ),
+            click.option(
+                "--backbone",
+                default="efficientnet-lite0",
+                show_default=True,
+                help="Image backbone for image folders/CSVs (embedded on the fly).",
+            ),
+            click.option("--device", default="auto", show_default=True),
+            click.option(
+                "--out", type=click.Path(dir_okay=False), help="Also write the metrics JSON here."
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def load_source(source, label_column, identities, backbone, device, image_size=None):
+    """Embeddings and labels of SOURCE (see geoloc.heads.labelled.load_labelled)."""
+    from geoloc.heads.labelled import load_labelled
+    from geoloc.runtime import resolve_device
+
+    return load_labelled(
+        source,
+        label_column=label_column,
+        identities_csv=identities,
+        backbone=backbone,
+        image_size=image_size,
+        device=resolve_device(device),
+    )
+
+
+def emit(metrics: dict, out: str | None) -> None:
+    """Print the metrics as JSON, and also write them to `out` when given."""
+    from geoloc.io import write_json
+
+    if out:
+        write_json(out, metrics)
+    click.echo(json.dumps(metrics, indent=2))
