@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 repro: $(STAMP)
 	dvc repro
-	dvc metrics show
+	geoloc summary
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

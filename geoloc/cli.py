@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "embed-audio": "geoloc.commands.embed_audio:embed_audio",
     "demo": "geoloc.commands.demo:demo",
     "filter": "geoloc.commands.filter:filter_cmd",
+    "summary": "geoloc.commands.summary:summary",
     "embed": "geoloc.commands.embed:embed",
     "identify": "geoloc.commands.identify:identify",
     "identify-train": "geoloc.commands.identify_train:identify_train",
