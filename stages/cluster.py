@@ -14,8 +14,6 @@ import click
 
 from geoloc.errors import exit_on_user_error
 
-PER_ROUND = ("ari", "nmi", "unclustered", "n_clusters")
-
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
@@ -24,8 +22,7 @@ PER_ROUND = ("ari", "nmi", "unclustered", "n_clusters")
 def main(params_path, out):
     from geoloc.audio.embed import AudioSettings, embed_rois, label_codes, list_rois
     from geoloc.data.calls_demo import write_calls_demo
-    from geoloc.heads.cluster import refine_clusters
-    from geoloc.heads.fewshot import evaluate_fewshot
+    from geoloc.heads.discovery import discovery_metrics
     from geoloc.heads.reid import image_size_for
     from geoloc.io import write_json
     from geoloc.params import load_params
@@ -44,36 +41,7 @@ def main(params_path, out):
             device=resolve_device(params.runtime.device),
         )
     truth, _ = label_codes(rois.labels)
-    _, history = refine_clusters(
-        x,
-        truth,
-        reduction=p.reduction,
-        reduce_dim=p.reduce_dim,
-        min_cluster_size=p.min_cluster_size,
-        min_samples=p.min_samples,
-        rounds=p.rounds,
-        head_dim=p.head_dim,
-        epochs=p.epochs,
-        lr=p.lr,
-        seed=p.seed,
-    )
-    metrics = {k: v for k, v in history[-1].items() if k != "round"}
-    metrics["rounds"] = len(history) - 1
-    for h in history:
-        metrics.update({f"r{h['round']}_{k}": h[k] for k in PER_ROUND if k in h})
-    f = p.fewshot
-    for k_shot in f.k_shot:
-        scores = evaluate_fewshot(
-            x,
-            truth,
-            n_way=f.n_way,
-            k_shot=k_shot,
-            n_query=f.n_query,
-            episodes=f.episodes,
-            methods=f.methods,
-            seed=p.seed,
-        )
-        metrics.update({key.replace("_", f"_{k_shot}shot_", 1): v for key, v in scores.items()})
+    metrics = discovery_metrics(x, truth, p)
     write_json(out, metrics)
     click.echo(
         f"cluster: ARI {metrics['ari']:.3f}, NMI {metrics['nmi']:.3f}, "
