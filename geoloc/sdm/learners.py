@@ -24,13 +24,16 @@ from sklearn.tree import DecisionTreeClassifier
 from geoloc.errors import GeolocError
 
 
-def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(Y (N, S) float32 in {0, 1}, weights (N, S) float32, whether y was 1-D)."""
+def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+    """(Y (N, S) float32 in {0, 1}, weights (N, S) float32, whether y was 1-D, class weights
+    (2, S): sklearn's "balanced" n / (2 n_class) for background and presence rows, counted per
+    species on its own rows). No copies of float32 inputs: these (N, S) arrays are the largest
+    in a fit."""
     y = np.asarray(y)
     single = y.ndim == 1
-    targets = y.reshape(len(y), -1).astype(np.float32)
+    targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
     presence = targets == 1
-    if not (presence | (targets == 0)).all():
+    if np.count_nonzero(presence) + np.count_nonzero(targets == 0) != targets.size:
         raise ValueError("targets must be 0 (background) or 1 (presence)")
     if sample_weight is None:
         weights = np.ones_like(targets)
@@ -41,19 +44,22 @@ def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool]:
     if weights.min(initial=0) < 0:
         raise ValueError("sample weights must be non-negative")
     used = weights > 0
-    n_used, n_pos = used.sum(0), (used & presence).sum(0)
+    n_used = _count(used)
+    n_pos = _count(np.logical_and(used, presence, out=used))
     if (n_pos == 0).any() or (n_pos == n_used).any():
         raise ValueError("every species needs at least one presence and one background row")
-    return targets, weights, single
+    class_weights = np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)])
+    return targets, weights, single, class_weights.astype(np.float32)
 
 
-def _balanced(targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """sample_weight x class weight n / (2 n_class), counted per species on its own rows."""
-    used = weights > 0
-    total = used.sum(0)
-    n_pos = (used & (targets == 1)).sum(0)
-    negative = (total / (2 * (total - n_pos))).astype(np.float32)
-    positive = (total / (2 * n_pos)).astype(np.float32)
+def _count(mask: np.ndarray) -> np.ndarray:
+    """Per-column counts of a 2-D bool mask (int32 sums of its bytes: 2x numpy's bool sum)."""
+    return mask.view(np.uint8).sum(0, dtype=np.int32)
+
+
+def _balanced(targets: np.ndarray, weights: np.ndarray, class_weights: np.ndarray) -> np.ndarray:
+    """sample_weight x class weight (see `_targets`) as one (N, S) array."""
+    negative, positive = class_weights
     return weights * (negative + targets * (positive - negative))
 
 
@@ -73,11 +79,14 @@ class _TorchSdm(ClassifierMixin, BaseEstimator):
             self.device if isinstance(self.device, torch.device) else resolve_device(self.device)
         )
         self.dtype_ = getattr(torch, self.dtype)
-        X = self._tensor(np.asarray(X))
-        self.mean_ = X.mean(0)
-        self.scale_ = X.std(0, unbiased=False).clamp_min(1e-12)
+        X = np.asarray(X)
+        # the mean summed in float64: a constant column (e.g. a degree-0 harmonic) then centres
+        # to exact zeros, not float32 rounding noise blown up to unit variance
+        self.mean_ = self._tensor(X.mean(0, dtype=np.float64))
+        centred = self._tensor(X) - self.mean_
+        self.scale_ = centred.square().mean(0).sqrt_().clamp_min_(1e-12)
         self.classes_ = np.array([0, 1])
-        return (X - self.mean_) / self.scale_
+        return centred.div_(self.scale_)
 
     def _tensor(self, array):
         import torch
@@ -94,9 +103,7 @@ class _TorchSdm(ClassifierMixin, BaseEstimator):
         return (self._tensor(np.asarray(X)) - self.mean_) / self.scale_
 
     def predict_proba(self, X) -> np.ndarray:
-        import torch
-
-        return _proba(torch.sigmoid(self._logits(X)).cpu().numpy(), self.single_)
+        return _proba(self._logits(X).sigmoid_().cpu().numpy(), self.single_)
 
     def decision_function(self, X) -> np.ndarray:
         logits = self._logits(X).cpu().numpy()
@@ -118,7 +125,8 @@ class BatchedLogistic(_TorchSdm):
     the last solution when the shapes agree (as sklearn's), which saves most steps across folds.
     """
 
-    dtype = "float64"  # values, gradients and solves; the Hessian products run in float32
+    # covariates, matrix products and predictions; parameters, gradients and solves are float64
+    dtype = "float32"
 
     def __init__(
         self,
@@ -141,24 +149,23 @@ class BatchedLogistic(_TorchSdm):
 
         from geoloc.sdm.newton import LogisticBlocks, batched_newton
 
-        targets, weights, self.single_ = _targets(y, sample_weight)
-        if self.class_weight == "balanced":
-            weights = _balanced(targets, weights)
+        targets, weights, self.single_, class_weights = _targets(y, sample_weight)
         Xs = self._setup(X)
         d = Xs.shape[1]
-        design = torch.cat([Xs, torch.ones_like(Xs[:, :1])], 1)  # intercept column
         blocks = LogisticBlocks(
-            design,
-            torch.as_tensor(targets, device=self.device_),  # float32: only compared, scaled
-            torch.as_tensor(weights, device=self.device_),
+            torch.cat([Xs, torch.ones_like(Xs[:, :1])], 1),  # intercept column
+            targets,
+            weights,
             self.C,
+            class_weights if self.class_weight == "balanced" else None,
         )
-        scale = self.C * self._tensor(weights.sum(0))  # per species: a mean loss, like sklearn's
-        theta0 = torch.zeros(targets.shape[1], d + 1, dtype=self.dtype_, device=self.device_)
+        scale = self.C * blocks.total_weight  # per species: a mean loss, like sklearn's
+        f64 = torch.float64
+        theta0 = torch.zeros(targets.shape[1], d + 1, dtype=f64, device=self.device_)
         previous = getattr(self, "coef_", None) if self.warm_start else None
         if previous is not None and previous.shape == (d, targets.shape[1]):
             # like sklearn's warm_start: start from the last fit (e.g. the next CV fold)
-            theta0 = torch.cat([previous.T, self.intercept_[:, None]], 1).to(self.device_)
+            theta0 = torch.cat([previous.T, self.intercept_[:, None]], 1).to(self.device_, f64)
         theta, iterations = batched_newton(
             blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol
         )
@@ -168,7 +175,10 @@ class BatchedLogistic(_TorchSdm):
         return self
 
     def _logits(self, X):
-        return self._standardise(X) @ self.coef_ + self.intercept_
+        import torch
+
+        dtype = self.dtype_
+        return torch.addmm(self.intercept_.to(dtype), self._standardise(X), self.coef_.to(dtype))
 
 
 class BatchedMLP(_TorchSdm):
@@ -198,8 +208,8 @@ class BatchedMLP(_TorchSdm):
     def fit(self, X, y, sample_weight=None):
         import torch
 
-        targets, weights, self.single_ = _targets(y, sample_weight)
-        weights = _balanced(targets, weights)
+        targets, weights, self.single_, class_weights = _targets(y, sample_weight)
+        weights = _balanced(targets, weights, class_weights)
         Xs = self._setup(X)
         Y, Wt = self._tensor(targets), self._tensor(weights)
         n, d = Xs.shape
@@ -258,7 +268,7 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X, y, sample_weight=None):
-        targets, weights, self.single_ = _targets(y, sample_weight)
+        targets, weights, self.single_, _ = _targets(y, sample_weight)
         X = np.asarray(X, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
         self.classes_ = np.array([0, 1])

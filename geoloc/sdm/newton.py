@@ -27,6 +27,7 @@ metric).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 _CACHE_BYTES = 512 * 2**20  # keep the shared rows' outer products when they fit in this
@@ -37,62 +38,78 @@ _SEGMENT = 64  # own rows are packed per species into zero-padded segments of th
 class LogisticBlocks:
     """The design split into a shared dense block and per-species own rows, on one device.
 
-    `X` (N, P) already carries its intercept column; `Y`, `W` (N, S) targets and weights (0 =
-    row unused by that species). `C` scales the data term. `gradient(theta, idx)` takes the full
-    parameter matrix (S, P) and the species `idx` to evaluate.
+    `X` (N, P) already carries its intercept column; `Y`, `W` (N, S) numpy targets and weights
+    (0 = row unused by that species), split on the host so that only used entries reach the
+    device; `class_weight` (2, S) optional multipliers of every species' background and presence
+    rows. `C` scales the data term. `gradient(theta, idx)` takes the full parameter matrix (S, P)
+    and the species `idx` to evaluate.
     """
 
-    def __init__(self, X, Y, W, C: float, hessian_rows: int = 4096):
+    def __init__(self, X, Y, W, C: float, class_weight=None, hessian_rows: int = 4096):
         used = W > 0
-        n_used = used.sum(1)
-        shared, own = n_used > 1, (n_used == 1).nonzero()[:, 0]
-        owner = used[own].to(torch.int8).argmax(1)
+        n_used = used.view(np.uint8).sum(1, dtype=np.int32)
+        shared, own = n_used > 1, np.flatnonzero(n_used == 1)
+        owner = used[own].argmax(1)
+        order = np.argsort(owner, kind="stable")  # own rows grouped by species
+        own, owner = own[order], owner[order]
+        y_sh, w_sh = Y[shared].T, W[shared].T  # species-major: a subset of species is a block
+        y_own, w_own = Y[own, owner], W[own, owner]
+        if class_weight is not None:  # on the used entries only: no pass over (N, S)
+            negative, positive = class_weight
+            w_sh = w_sh * (negative + y_sh.T * (positive - negative)).T
+            w_own = w_own * (negative[owner] + y_own * (positive - negative)[owner])
         f32 = torch.float32
         self.C, self.n_species, self.p = C, Y.shape[1], X.shape[1]
         self.device = X.device
-        # species-major (S, n) weights: a subset of species is a block of rows
-        self.X_sh = X[shared].to(f32)
-        sign = (1 - 2 * Y[shared]).T.to(f32)
-        self.w_sh = W[shared].T.to(f32).contiguous()
-        self.signed_w_sh = (self.w_sh * sign).contiguous()
-        self.sign_sh = sign.contiguous()
-        self.rows, self.cols = torch.triu_indices(self.p, self.p, device=self.device)
+
+        def tensor(array, dtype=f32):
+            return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=self.device)
+
+        self.X_sh = X[tensor(shared, torch.bool)].to(f32)
+        w_sh = tensor(w_sh)
+        owner, y_own, w_own = tensor(owner, torch.long), tensor(y_own), tensor(w_own)
+        self.total_weight = w_sh.sum(1, dtype=torch.float64)
+        self.total_weight.index_add_(0, owner, w_own.double())
+        self.sign_sh = 1 - 2 * tensor(y_sh)
+        self.signed_w_sh = w_sh * self.sign_sh
+        # entry (a, b) of a P x P matrix -> its place in the upper triangle (one gather rebuilds
+        # the full Hessians: much faster than scattering into both triangles)
+        rows, cols = torch.triu_indices(self.p, self.p, device=self.device)
+        upper = torch.zeros(self.p, self.p, dtype=torch.long, device=self.device)
+        upper[rows, cols] = torch.arange(len(rows), device=self.device)
+        self.to_full = torch.maximum(upper, upper.T).flatten()
         # Hessians from an even subsample of the shared rows (every stride-th, reweighted)
         n_sh = len(self.X_sh)
         self.stride = max(1, n_sh // max(hessian_rows, 16 * self.p))
         self.X_hess = self.X_sh[:: self.stride]
         self.hess_weight = n_sh / max(len(self.X_hess), 1)
-        fits = len(self.X_hess) * len(self.rows) * 4 <= _CACHE_BYTES
+        fits = len(self.X_hess) * self.p * (self.p + 1) // 2 * 4 <= _CACHE_BYTES
         self.outer_sh = _outer(self.X_hess) if fits else None
         self.penalty = torch.ones(self.p, dtype=torch.float64, device=self.device)
         self.penalty[-1] = 0.0
-        self._pack_own_rows(X[own].to(f32), owner, Y[own, owner].to(f32), W[own, owner].to(f32))
-        self.v_sh = torch.zeros(self.w_sh.shape, dtype=f32, device=self.device)
-        self.v_seg = torch.zeros(self.w_seg.shape, dtype=f32, device=self.device)
+        self._pack_own_rows(X[tensor(own, torch.long)].to(f32), owner, y_own, w_own)
+        self.v_sh = torch.zeros_like(self.signed_w_sh)
+        self.v_seg = torch.zeros_like(self.signed_w_seg)
 
     def _pack_own_rows(self, X, owner, y, w):
-        """Own rows sorted by species into (n_segments, _SEGMENT, P) zero-padded blocks, with
-        their weights (0 on padding) and each segment's species."""
+        """Own rows (sorted by species) into (n_segments, _SEGMENT, P) zero-padded blocks, with
+        their signs and signed weights (0 on padding) and each segment's species."""
         counts = torch.bincount(owner, minlength=self.n_species)
         n_segments = (counts + _SEGMENT - 1) // _SEGMENT
         first_row = torch.cumsum(counts, 0) - counts
         first_segment = torch.cumsum(n_segments, 0) - n_segments
-        order = torch.argsort(owner, stable=True)
-        sorted_owner = owner[order]
-        rank = torch.arange(len(order), device=self.device) - first_row[sorted_owner]
-        slot = first_segment[sorted_owner] * _SEGMENT + rank
+        rank = torch.arange(len(owner), device=self.device) - first_row[owner]
+        slot = first_segment[owner] * _SEGMENT + rank
         total = int(n_segments.sum())
         self.segment_owner = torch.repeat_interleave(
             torch.arange(self.n_species, device=self.device), n_segments
         )
         padded = torch.zeros(total * _SEGMENT, self.p, dtype=X.dtype, device=self.device)
-        padded[slot] = X[order]
-        self.X_seg = padded.view(total, _SEGMENT, self.p)
-        sign, weight = torch.zeros(2, total * _SEGMENT, dtype=X.dtype, device=self.device)
-        sign[slot], weight[slot] = 1 - 2 * y[order], w[order]
+        self.X_seg = padded.index_copy_(0, slot, X).view(total, _SEGMENT, self.p)
+        sign, signed_w = torch.zeros(2, total * _SEGMENT, dtype=X.dtype, device=self.device)
+        sign.index_copy_(0, slot, 1 - 2 * y)
         self.sign_seg = sign.view(total, _SEGMENT)
-        self.w_seg = weight.view(total, _SEGMENT)
-        self.signed_w_seg = self.w_seg * self.sign_seg
+        self.signed_w_seg = signed_w.index_copy_(0, slot, w * (1 - 2 * y)).view(total, _SEGMENT)
 
     def _segments_of(self, idx: torch.Tensor):
         """Own-row segments of the species `idx`, and their species' positions in `idx`."""
@@ -109,14 +126,12 @@ class LogisticBlocks:
         curvature weights w p (1 - p) for the next `hessian(idx)`."""
         t = theta[idx].float()
         rows = slice(None) if len(idx) == self.n_species else idx
-        r_sh, self.v_sh[rows] = _terms(
-            t @ self.X_sh.T, self.sign_sh[rows], self.w_sh[rows], self.signed_w_sh[rows]
-        )
+        r_sh, self.v_sh[rows] = _terms(t @ self.X_sh.T, self.sign_sh[rows], self.signed_w_sh[rows])
         segments, at = self._segments_of(idx)
         x = self.X_seg[segments]
         z = (x @ t[at][..., None])[..., 0]
         r_seg, self.v_seg[segments] = _terms(
-            z, self.sign_seg[segments], self.w_seg[segments], self.signed_w_seg[segments]
+            z, self.sign_seg[segments], self.signed_w_seg[segments]
         )
         grad = r_sh @ self.X_sh
         grad.index_add_(0, at, (r_seg[:, None, :] @ x)[:, 0])
@@ -153,23 +168,23 @@ class LogisticBlocks:
                 v[:, i : i + _CHUNK_ROWS] @ _outer(self.X_hess[i : i + _CHUNK_ROWS]).T
                 for i in range(0, len(self.X_hess), _CHUNK_ROWS)
             )
-        curvature = self.hess_weight * curvature.double()
+        full = curvature.index_select(1, self.to_full).view(len(idx), self.p, self.p)
+        full *= self.hess_weight
         segments, at = self._segments_of(idx)
         x = self.X_seg[segments]
-        own = (x * self.v_seg[segments][..., None]).transpose(1, 2) @ x
-        full = torch.zeros(len(idx), self.p, self.p, dtype=torch.float64, device=self.device)
-        full[:, self.rows, self.cols] = full[:, self.cols, self.rows] = curvature
-        full.index_add_(0, at, own.double())
-        full *= self.C
+        full.index_add_(0, at, (x * self.v_seg[segments][..., None]).transpose(1, 2) @ x)
+        full = full.double().mul_(self.C)
         full.diagonal(dim1=1, dim2=2).add_(self.penalty)
         return full
 
 
-def _terms(z, sign, w, signed_w):
-    """Gradient residuals w (p - y) and curvature weights w p (1 - p) of logits `z`, with
-    sign = 1 - 2y: p - y = sign sigmoid(sign z) and p (1 - p) = q (1 - q), q = sigmoid(sign z)."""
-    q = torch.sigmoid(sign * z)
-    return signed_w * q, w * q * (1 - q)
+def _terms(z, sign, signed_w):
+    """Gradient residuals w (p - y) and curvature weights w p (1 - p) of logits `z` (a fresh
+    product, overwritten), with sign = 1 - 2y: p - y = sign q and p (1 - p) = q (1 - q) for
+    q = sigmoid(sign z)."""
+    q = z.mul_(sign).sigmoid_()
+    r = signed_w * q
+    return r, q.neg_().add_(1).mul_(r).mul_(sign)
 
 
 def _outer(x: torch.Tensor) -> torch.Tensor:
@@ -180,7 +195,7 @@ def _outer(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty(p * (p + 1) // 2, xt.shape[1], dtype=x.dtype, device=x.device)
     start = 0
     for i in range(p):
-        out[start : start + p - i] = xt[i : i + 1] * xt[i:]
+        torch.mul(xt[i : i + 1], xt[i:], out=out[start : start + p - i])
         start += p - i
     return out
 

@@ -50,6 +50,19 @@ def test_batched_logistic_matches_sklearn_on_wide_covariates(d):
         np.testing.assert_allclose(model.intercept_[s].item(), reference.intercept_[0], atol=2e-3)
 
 
+def test_a_constant_covariate_standardises_to_zero_and_changes_nothing():
+    # e.g. the degree-0 spherical harmonic: float32 rounding must not turn it into a covariate
+    X, Y, weights = _species(seed=3)
+    with_constant = np.column_stack([X, np.full(len(X), 0.28209479, dtype=np.float32)])
+    plain = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights)
+    model = get_learner("logistic", device="cpu").fit(with_constant, Y, sample_weight=weights)
+    np.testing.assert_array_equal(model.coef_[-1].numpy(), 0.0)
+    np.testing.assert_allclose(model.coef_[:-1].numpy(), plain.coef_.numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict_proba(with_constant), plain.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
 def test_warm_start_refits_to_the_same_solution_in_fewer_steps():
     X, Y, weights = _species(seed=2)
     cold = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights)
