@@ -157,9 +157,9 @@ class ModelParams(Section):
 
 
 class TrainParams(Section):
-    """Contrastive training (geoloc/train, stage train@<ds>)."""
+    """Contrastive training (geoloc/train, stage `train`)."""
 
-    epochs: PositiveInt = 100
+    epochs: PositiveInt = 20
     batch_size: PositiveInt = 256  # per process; x world size under torchrun
     lr: PositiveFloat = 5e-3
     weight_decay: Annotated[float, Field(ge=0)] = 1e-4

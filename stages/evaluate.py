@@ -1,6 +1,6 @@
 """DVC stage `evaluate@<ds>`: SDM evaluation of every covariate set in params `sdm:`.
 
-Reads data/filtered/<ds>.parquet, models/<ds>/encoder.pt and, when data.archive is the built-in
+Reads data/filtered/<ds>.parquet, models/encoder.pt and, when data.archive is the built-in
 demo, the true ranges in sdm.truth; writes results/<ds>/sdm/ (metrics.json, per_species.csv,
 summary.json, auc_by_set.csv, maps.parquet, embedding_grid.parquet).
 """
@@ -21,6 +21,7 @@ DEMO_ARCHIVE = "data/raw/demo.zip"  # written by the `demo` stage together with 
 @click.option("--dataset", required=True, help="A name from params.yaml data.datasets.")
 @exit_on_user_error
 def main(params_path, dataset):
+    from geoloc.encoders.location_encoder import PIPELINE_ENCODER
     from geoloc.params import load_params
     from geoloc.runtime import resolve_device, seed_everything
     from geoloc.sdm.run import run_sdm
@@ -34,7 +35,7 @@ def main(params_path, dataset):
     run_sdm(
         dataset,
         observations_path=f"data/filtered/{dataset}.parquet",
-        encoder_path=f"models/{dataset}/encoder.pt",
+        encoder_path=PIPELINE_ENCODER,
         truth_path=params.sdm.truth if demo else None,
         out_dir=f"results/{dataset}/sdm",
         params=params,

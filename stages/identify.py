@@ -1,7 +1,7 @@
 """DVC stage `identify@<ds>`: species and rank identification on the dataset's embeddings.
 
 Reads data/embeddings/<ds>.h5, the taxonomy in data/filtered/<ds>.parquet and the location
-encoder models/<ds>/encoder.pt (for the location prior); writes models/<ds>/identify/ and
+encoder models/encoder.pt (for the location prior); writes models/<ds>/identify/ and
 results/<ds>/identify/{metrics.json, report.json, per_class.csv}.
 """
 
@@ -17,6 +17,7 @@ from geoloc.errors import exit_on_user_error
 @click.option("--dataset", required=True, help="A name from params.yaml data.datasets.")
 @exit_on_user_error
 def main(params_path, dataset):
+    from geoloc.encoders.location_encoder import PIPELINE_ENCODER
     from geoloc.heads.identify_train import run_training
     from geoloc.params import load_params
     from geoloc.runtime import resolve_device, seed_everything
@@ -30,7 +31,7 @@ def main(params_path, dataset):
         params.identify,
         model_dir=f"models/{dataset}/identify",
         results_dir=f"results/{dataset}/identify",
-        encoder_path=f"models/{dataset}/encoder.pt",
+        encoder_path=PIPELINE_ENCODER,
         device=resolve_device(params.runtime.device),
     )
 

@@ -43,7 +43,7 @@ def _embed(encoder: str, lat, lon, device: str) -> np.ndarray:
 @click.option(
     "--encoder",
     required=True,
-    help="A trained encoder file (models/<ds>/encoder.pt) or 'geoclip' (pretrained).",
+    help="A trained encoder file (models/encoder.pt) or 'geoclip' (pretrained).",
 )
 @click.option(
     "--points",

@@ -20,7 +20,7 @@ from geoloc.errors import exit_on_user_error
 @click.option(
     "--encoder",
     type=click.Path(dir_okay=False),
-    help="Trained encoder for the `trained` set  [default: models/<dataset>/encoder.pt]",
+    help="Trained encoder for the `trained` set  [default: models/encoder.pt]",
 )
 @click.option(
     "--truth",
@@ -37,6 +37,7 @@ def evaluate(dataset, params_path, observations, encoder, truth, out):
     """Fit presence-only SDMs (target-group background, spatial block CV) with each covariate
     set of params `sdm.covariates` and report the mean AUC per set (and truth AUC with --truth).
     """
+    from geoloc.encoders.location_encoder import PIPELINE_ENCODER
     from geoloc.params import load_params
     from geoloc.runtime import resolve_device, seed_everything
     from geoloc.sdm.run import run_sdm
@@ -47,7 +48,7 @@ def evaluate(dataset, params_path, observations, encoder, truth, out):
     metrics = run_sdm(
         dataset,
         observations_path=observations or f"data/filtered/{dataset}.parquet",
-        encoder_path=encoder or f"models/{dataset}/encoder.pt",
+        encoder_path=encoder or PIPELINE_ENCODER,
         truth_path=truth,
         out_dir=out or f"results/{dataset}/sdm",
         params=params,

@@ -16,7 +16,7 @@ from geoloc.errors import GeolocError, exit_on_user_error
 @click.option(
     "--encoder",
     type=click.Path(path_type=Path),
-    help="models/<ds>/encoder.pt for the location prior (omit: no prior).",
+    help="Location encoder for the prior  [default with --dataset: models/encoder.pt if present]",
 )
 @click.option("--model-dir", type=click.Path(path_type=Path), help="Where the model is written.")
 @click.option(
@@ -28,6 +28,7 @@ def identify_train(dataset, embeddings, filtered, encoder, model_dir, results_di
     """Train the identifier: rank classifiers (linear/MLP x imbalance remedies), a common-species
     classifier, Proto-CLIP style prototypes, thresholds calibrated for `identify.target_coverage`
     and, with --encoder, a location prior. Prints the test metrics."""
+    from geoloc.encoders.location_encoder import PIPELINE_ENCODER
     from geoloc.heads.identify_train import run_training
     from geoloc.params import load_params
     from geoloc.runtime import resolve_device
@@ -39,8 +40,7 @@ def identify_train(dataset, embeddings, filtered, encoder, model_dir, results_di
         filtered = filtered or Path(f"data/filtered/{dataset}.parquet")
         model_dir = model_dir or Path(f"models/{dataset}/identify")
         results_dir = results_dir or Path(f"results/{dataset}/identify")
-        default_encoder = Path(f"models/{dataset}/encoder.pt")
-        encoder = encoder or (default_encoder if default_encoder.is_file() else None)
+        encoder = encoder or (PIPELINE_ENCODER if PIPELINE_ENCODER.is_file() else None)
     missing = [n for n, v in (("--embeddings", embeddings), ("--filtered", filtered),
                               ("--model-dir", model_dir)) if v is None]  # fmt: skip
     if missing:

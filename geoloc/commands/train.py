@@ -1,4 +1,4 @@
-"""`geoloc train`: train a location encoder on one embedding file, outside the DVC pipeline."""
+"""`geoloc train`: train a location encoder on embedding files, outside the DVC pipeline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from geoloc.errors import exit_on_user_error
 
 
 @click.command("train")
-@click.argument("embeddings", type=click.Path(dir_okay=False))
+@click.argument("embeddings", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--out",
     "out_dir",
@@ -42,7 +42,8 @@ from geoloc.errors import exit_on_user_error
 @exit_on_user_error
 def train(embeddings, out_dir, params_path, overrides, resume, device):
     """Train a location encoder contrastively against the image embeddings in EMBEDDINGS
-    (an HDF5 file written by the embed stage). Works under `torchrun` (DDP)."""
+    (HDF5 files written by the embed stage, one or several datasets pooled). Works under
+    `torchrun` (DDP)."""
     import yaml
 
     from geoloc.errors import GeolocError
@@ -60,7 +61,7 @@ def train(embeddings, out_dir, params_path, overrides, resume, device):
     params = parse_params(raw, "--set")
     out = Path(out_dir)
     result = train_from_embeddings(
-        embeddings,
+        list(embeddings),
         out / "encoder.pt",
         out / "metrics.json",
         out / "live",

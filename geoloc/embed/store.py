@@ -80,6 +80,37 @@ def read_embeddings(path: str | Path) -> EmbeddingTable:
         raise GeolocError(f"{path}: cannot be read as HDF5 ({err})") from None
 
 
+def pool_embeddings(paths) -> EmbeddingTable:
+    """Several datasets' files as one table (the location encoder learns from all of them).
+
+    Rows keep their order file by file; only files from the same image model can be pooled,
+    since their vectors must live in one space. Species-name embeddings are not carried over.
+    """
+    tables = [read_embeddings(path) for path in paths]
+    if not tables:
+        raise GeolocError("no embedding files to pool")
+    model = {key: tables[0].attrs.get(key) for key in _SAME_MODEL}
+    for path, table in zip(paths, tables, strict=True):
+        other = {key: table.attrs.get(key) for key in _SAME_MODEL}
+        if other != model:
+            raise GeolocError(
+                f"{path} was embedded with {other}, {paths[0]} with {model}: re-embed them "
+                "with one backbone before training on both"
+            )
+    if len(tables) == 1:
+        return tables[0]
+    return EmbeddingTable(
+        **{
+            name: np.concatenate([getattr(t, name) for t in tables])
+            for name in ("gbif_id", "embedding", "lat", "lon", "species_key")
+        },
+        attrs=dict(tables[0].attrs),
+    )
+
+
+_SAME_MODEL = ("backbone", "weights_id", "image_size", "dim")
+
+
 def _plain(value):
     """HDF5 attributes come back as numpy scalars/bytes; make them JSON-friendly."""
     if isinstance(value, bytes):

@@ -20,6 +20,7 @@ from geoloc.errors import GeolocError
 from geoloc.io import atomic_path
 
 FORMAT = "geoloc.location_encoder"
+PIPELINE_ENCODER = Path("models/encoder.pt")  # where the `train` stage writes the encoder
 VERSION = 1
 
 

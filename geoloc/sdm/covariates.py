@@ -1,6 +1,6 @@
 """Covariate sets for the SDMs: the vectors each point is described by, chosen by name.
 
-- `trained`: the encoder trained on this dataset (`models/<ds>/encoder.pt`).
+- `trained`: the encoder of the `train` stage (`models/encoder.pt`).
 - `random`: the same architecture with seeded random weights (what training adds over nothing).
 - `geoclip`: the pretrained GeoCLIP location encoder (Vivanco Cepeda et al. 2023).
 - `sh`, `rff`, `wrap`: untrained positional encodings with the options of params `model:`.

@@ -1,6 +1,7 @@
-"""One training run from files to files: embeddings HDF5 -> encoder.pt + metrics.json + curves.
+"""One training run from files to files: embeddings HDF5 (one or several datasets) ->
+encoder.pt + metrics.json + curves.
 
-Shared by the `train@<ds>` DVC stage and `geoloc train`. Only rank 0 writes outputs under DDP.
+Shared by the `train` DVC stage and `geoloc train`. Only rank 0 writes outputs under DDP.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from geoloc.embed.store import read_embeddings
+from geoloc.embed.store import pool_embeddings
 from geoloc.encoders.location_encoder import save_location_encoder
 from geoloc.io import write_json
 from geoloc.train import distributed
@@ -17,7 +18,7 @@ from geoloc.train.trainer import TrainResult, train_location_encoder
 
 
 def train_from_embeddings(
-    embeddings: str | Path,
+    embeddings: list[str | Path],
     encoder_out: str | Path,
     metrics_out: str | Path,
     live_dir: str | Path,
@@ -30,7 +31,7 @@ def train_from_embeddings(
     wandb: bool = False,
     name: str = "train",
 ) -> TrainResult:
-    table = read_embeddings(embeddings)
+    table = pool_embeddings(embeddings)
     is_main = int(os.environ.get("RANK", "0")) == 0  # before the process group exists
     sinks = None
     if is_main:

@@ -23,12 +23,6 @@ def _auc_rows(sdm: dict) -> list[str]:
 
 def dataset_lines(name: str, folder: Path) -> list[str]:
     lines = [f"{name}:"]
-    train = _load(folder / "train" / "metrics.json")
-    if train:
-        lines.append(
-            "  train: median image->location error "
-            f"{train['val_median_km_init']:.0f} km untrained -> {train['val_median_km']:.0f} km"
-        )
     sdm = _load(folder / "sdm" / "metrics.json")
     if sdm:
         lines.append(f"  SDM ({sdm['n_species']} species, {sdm['n_skipped']} skipped):")
@@ -46,8 +40,14 @@ def dataset_lines(name: str, folder: Path) -> list[str]:
 def summary_text(results: Path) -> str:
     """Every dataset folder with metrics, then the re-identification and clustering demos."""
     lines: list[str] = []
+    train = _load(results / "train" / "metrics.json")
+    if train:
+        lines.append(
+            "location encoder (all datasets): median image->location error "
+            f"{train['val_median_km_init']:.0f} km untrained -> {train['val_median_km']:.0f} km"
+        )
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        if any((folder / stage / "metrics.json").is_file() for stage in ("train", "sdm")):
+        if any((folder / stage / "metrics.json").is_file() for stage in ("sdm", "identify")):
             lines += dataset_lines(folder.name, folder)
     reid = _load(results / "reid" / "metrics.json")
     if reid:

@@ -156,7 +156,7 @@ def test_train_from_embeddings_writes_outputs(tmp_path):
     assert len(read_embeddings(store)) == 300
     out = tmp_path / "out"
     result = train_from_embeddings(
-        store, out / "encoder.pt", out / "metrics.json", out / "live", MODEL, TRAIN
+        [store], out / "encoder.pt", out / "metrics.json", out / "live", MODEL, TRAIN
     )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics == result.metrics and {"val_median_km", "temperature"} <= set(metrics)
@@ -164,3 +164,20 @@ def test_train_from_embeddings_writes_outputs(tmp_path):
     np.testing.assert_array_equal(encoder.encode(lat, lon), result.encoder.encode(lat, lon))
     curve = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
     assert curve[0].split("\t")[:2] == ["step", "loss"] and len(curve) == 1 + TRAIN.epochs
+
+
+def test_train_from_several_files_pools_their_rows(tmp_path):
+    """Two datasets' files train the same encoder as one file holding both, row for row."""
+    lat, lon, feat, sp = synthetic_observations(n=300, seed=2)
+    parts = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    _write_store(parts[0], lat[:120], lon[:120], feat[:120], sp[:120])
+    _write_store(parts[1], lat[120:], lon[120:], feat[120:], sp[120:])
+    _write_store(tmp_path / "all.h5", lat, lon, feat, sp)
+    encodings = []
+    for name, files in (("pooled", parts), ("single", [tmp_path / "all.h5"])):
+        out = tmp_path / name
+        result = train_from_embeddings(
+            files, out / "encoder.pt", out / "metrics.json", out / "live", MODEL, TRAIN
+        )
+        encodings.append(result.encoder.encode(lat, lon))
+    np.testing.assert_array_equal(*encodings)

@@ -55,7 +55,7 @@ def _live(folder):
 def test_report_has_every_figure_and_plotly_inline_once(tmp_path):
     _sdm_results(tmp_path / "plants" / "sdm")
     _sdm_results(tmp_path / "fungi" / "sdm", with_truth=False, with_maps=False)
-    _live(tmp_path / "plants" / "train" / "live")
+    _live(tmp_path / "train" / "live")
     out = build_report(tmp_path, Params(), tmp_path / "report.html")
     page = out.read_text()
     assert page.count("plotly.js v") == 1  # the library header, once
