@@ -3,14 +3,22 @@ included once by the page, not per figure), headings, tables, notes."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 
 import pandas as pd
 
 
 def figure_html(fig) -> str:
-    """A plotly figure as a <div> that uses the page's single inline copy of plotly.js."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    """A plotly figure as a <div> that uses the page's single inline copy of plotly.js.
+
+    The div id is a digest of the figure (plotly's default is a random UUID), so the same results
+    give the same page byte for byte and `dvc repro` records one report hash per run."""
+    spec = fig.to_json()
+    div_id = "fig-" + hashlib.sha256(spec.encode()).hexdigest()[:16]
+    return fig.to_html(
+        full_html=False, include_plotlyjs=False, config={"displaylogo": False}, div_id=div_id
+    )
 
 
 def section_html(title: str, *parts: str, anchor: str | None = None) -> str:

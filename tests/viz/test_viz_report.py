@@ -100,3 +100,10 @@ def test_static_svg_has_a_dot_per_set_and_dataset(tmp_path):
     svg = auc_svg(results, "auc")
     assert svg.startswith("<svg") and svg.count("<circle") == 2 * 2 + 2  # dots + legend
     assert auc_svg(results, "truth_auc").count("<circle") == 2 + 1  # only plants has a truth
+
+
+def test_same_results_give_the_same_page_byte_for_byte(tmp_path):
+    _sdm_results(tmp_path / "plants" / "sdm")
+    _live(tmp_path / "train" / "live")
+    first, second = render_report(tmp_path, Params()), render_report(tmp_path, Params())
+    assert first == second
