@@ -236,12 +236,18 @@ class IdentifyParams(Section):
 class ReidParams(Section):
     """Re-identification (geoloc/heads/reid.py, stage reid on the synthetic individuals demo)."""
 
+    # global: cosine k-NN on backbone embeddings (any source); sift: local-feature matching
+    # (images only; geoloc/heads/local_match.py)
+    matcher: Literal["global", "sift"] = "global"
     backbone: str = "efficientnet-lite0"
     image_size: Annotated[int, Field(ge=16, le=1024)] | None = None  # None: the backbone's own
     k: PositiveInt = 1
     top_k: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
     query_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
     engine: Literal["auto", "dense", "faiss"] = "auto"
+    sift_size: Annotated[int, Field(ge=32, le=4096)] = 192  # long side SIFT sees, in pixels
+    sift_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.75  # Lowe's ratio test
+    sift_verify: bool = True  # count only RANSAC affine inliers among the ratio-test matches
     max_rank: PositiveInt = 1000  # mAP over this many ranked gallery items
     seed: NonNegativeInt = 0
     demo_individuals: Annotated[int, Field(ge=2)] = 24

@@ -56,6 +56,20 @@ def load_source(source, label_column, identities, backbone, device, image_size=N
     )
 
 
+def load_images(source, label_column):
+    """Lazily opened images and labels of an image folder or CSV SOURCE (not an .h5 file), for
+    matchers that need pixels rather than embeddings."""
+    from pathlib import Path
+
+    from geoloc.errors import GeolocError
+    from geoloc.heads.labelled import list_images, open_rgb
+
+    if Path(source).suffix.lower() in (".h5", ".hdf5"):
+        raise GeolocError(f"{source}: this matcher needs images (a folder or CSV), not embeddings")
+    paths, labels = list_images(source, label_column)
+    return (open_rgb(path) for path in paths), labels
+
+
 def emit(metrics: dict, out: str | None) -> None:
     """Print the metrics as JSON, and also write them to `out` when given."""
     from geoloc.io import write_json

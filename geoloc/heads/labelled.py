@@ -65,22 +65,25 @@ def list_images(source, label_column: str = "identity") -> tuple[list[Path], np.
     return paths, table[label_column].astype(str).to_numpy()
 
 
-def embed_images(paths, backbone: str, image_size=None, device="cpu", batch_size: int = 32):
-    """L2-normalised embeddings of image files, read in batches."""
+def open_rgb(path):
+    """One image file as RGB; an unreadable file is a user error naming it."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, UnidentifiedImageError) as err:
+        raise GeolocError(f"{path}: cannot be read as an image ({err})") from None
+
+
+def embed_images(paths, backbone: str, image_size=None, device="cpu", batch_size: int = 32):
+    """L2-normalised embeddings of image files, read in batches."""
     from geoloc.embed.backbones import get_backbone
 
     model = get_backbone(backbone, image_size=image_size, device=device)
     out = []
     for start in tqdm(range(0, len(paths), batch_size), desc="embed images", unit="batch"):
-        images = []
-        for p in paths[start : start + batch_size]:
-            try:
-                with Image.open(p) as img:
-                    images.append(img.convert("RGB"))
-            except (OSError, UnidentifiedImageError) as err:
-                raise GeolocError(f"{p}: cannot be read as an image ({err})") from None
+        images = [open_rgb(p) for p in paths[start : start + batch_size]]
         out.append(model.embed_pil(images, batch_size=batch_size))
     return np.concatenate(out).astype(np.float32)
 

@@ -5,7 +5,8 @@ which every identity appears in both the gallery (database, ~80%) and the query 
 Metrics: k-NN accuracy, CMC top-k accuracy (true identity among the k best-ranked identities)
 and mean average precision over the ranked gallery. Similarities come from a dense matrix
 multiply in query blocks, or from a FAISS flat inner-product index for galleries too large for
-that; both return the same neighbours in the same order.
+that; both return the same neighbours in the same order. Pairwise matchers (local features,
+geoloc/heads/local_match.py) feed a similarity matrix to the same metrics instead.
 """
 
 from __future__ import annotations
@@ -98,19 +99,22 @@ def _sorted_desc(sims: np.ndarray, idx: np.ndarray, depth: int):
     return np.take_along_axis(sims, order, 1), np.take_along_axis(idx, order, 1)
 
 
+def top_neighbours(sims: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `depth` best columns of each row of a similarity matrix: (similarities, indices),
+    sorted by similarity descending, ties by column index ascending."""
+    if depth < sims.shape[1] // 2:  # partial selection first, then order the few kept
+        idx = np.argpartition(-sims, depth - 1, axis=1)[:, :depth]
+        return _sorted_desc(np.take_along_axis(sims, idx, 1), idx, depth)
+    idx = np.argsort(-sims, axis=1, kind="stable")[:, :depth]  # stable: ties by index
+    return np.take_along_axis(sims, idx, 1), idx
+
+
 def _dense_search(query, gallery, depth, block):
-    sims_out, idx_out = [], []
-    for start in range(0, len(query), block):
-        sims = query[start : start + block] @ gallery.T
-        if depth < sims.shape[1] // 2:  # partial selection first, then order the few kept
-            idx = np.argpartition(-sims, depth - 1, axis=1)[:, :depth]
-            s, i = _sorted_desc(np.take_along_axis(sims, idx, 1), idx, depth)
-        else:
-            i = np.argsort(-sims, axis=1, kind="stable")[:, :depth]  # stable: ties by index
-            s = np.take_along_axis(sims, i, 1)
-        sims_out.append(s)
-        idx_out.append(i)
-    return np.concatenate(sims_out), np.concatenate(idx_out)
+    parts = [
+        top_neighbours(query[start : start + block] @ gallery.T, depth)
+        for start in range(0, len(query), block)
+    ]
+    return np.concatenate([s for s, _ in parts]), np.concatenate([i for _, i in parts])
 
 
 def _faiss_search(query, gallery, depth):
@@ -204,13 +208,50 @@ def evaluate_reid(
     precision over the first `max_rank` gallery items (exact when the gallery is no larger).
     """
     embeddings = np.asarray(embeddings)
-    labels = np.asarray(labels)
     if len(embeddings) != len(labels):
         raise GeolocError(f"{len(embeddings)} embeddings but {len(labels)} labels")
+
+    def neighbours(split, depth):
+        return search(embeddings[split.query], embeddings[split.gallery], depth, engine)
+
+    return _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank)
+
+
+def evaluate_similarity(
+    similarity,
+    labels,
+    *,
+    k: int = 1,
+    top_k: tuple[int, ...] = (1, 5),
+    query_fraction: float = 0.2,
+    seed: int = 0,
+    max_rank: int = 1000,
+) -> dict:
+    """`evaluate_reid` for matchers that score pairs rather than embed images.
+
+    `similarity(query_indices, gallery_indices)` returns the (n_query, n_gallery) score matrix
+    (higher = more alike) for the split it is given, so only query-gallery pairs are scored.
+    """
+
+    def neighbours(split, depth):
+        scores = np.asarray(similarity(split.query, split.gallery), dtype=np.float64)
+        if scores.shape != (len(split.query), len(split.gallery)):
+            raise GeolocError(
+                f"similarity gave shape {scores.shape}, expected "
+                f"{(len(split.query), len(split.gallery))}"
+            )
+        return top_neighbours(scores, depth)
+
+    return _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank)
+
+
+def _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank) -> dict:
+    """Split, rank the gallery for each query with `neighbours(split, depth)`, and score."""
+    labels = np.asarray(labels)
     split = closed_set_split(labels, query_fraction, seed)
     g_lab, q_lab = labels[split.gallery], labels[split.query]
     depth = min(len(split.gallery), max(max_rank, k))
-    sims, idx = search(embeddings[split.query], embeddings[split.gallery], depth, engine)
+    sims, idx = neighbours(split, depth)
     nb_lab = g_lab[idx]
     pred = knn_predict(sims, nb_lab, k)
     ranking = identity_ranking(nb_lab, max(top_k))
@@ -218,7 +259,7 @@ def evaluate_reid(
     ap = [
         average_precision(row == q, per_identity[q]) for row, q in zip(nb_lab, q_lab, strict=True)
     ]
-    metrics = {
+    return {
         "acc": float(np.mean(pred == q_lab)),
         **{
             f"top{t}": float(np.mean([q in r[:t] for q, r in zip(q_lab, ranking, strict=True)]))
@@ -231,4 +272,3 @@ def evaluate_reid(
         "n_query": int(len(split.query)),
         "n_dropped": int(len(split.dropped)),
     }
-    return metrics

@@ -101,3 +101,20 @@ def test_image_size_per_backbone():
     assert reid.image_size_for("open_clip:ViT-L-14/openai") == 518
     assert reid.image_size_for("hf-hub:BVRA/MegaDescriptor-L-384") == 384
     assert reid.image_size_for("efficientnet-lite0") == 224
+
+
+def test_similarity_path_gives_the_embedding_metrics_from_cosine_similarities():
+    rng = np.random.default_rng(5)
+    labels = _labels(rng=rng)
+    x = rng.normal(size=(len(labels), 8)) + 1.2 * rng.normal(size=(30, 8))[labels]
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    options = dict(k=3, top_k=(1, 5), query_fraction=0.3, seed=2, max_rank=10)
+
+    def cosine(rows, cols):
+        return xn[rows] @ xn[cols].T
+
+    by_matrix = reid.evaluate_similarity(cosine, labels, **options)
+    assert by_matrix == reid.evaluate_reid(x, labels, engine="dense", **options)
+    assert 0.3 < by_matrix["acc"] < 1
+    with pytest.raises(GeolocError, match="shape"):
+        reid.evaluate_similarity(lambda r, c: cosine(r, c)[:, 1:], labels)

@@ -100,3 +100,20 @@ def test_reid_on_an_image_folder_embeds_on_the_fly(tmp_path, monkeypatch):
     result = _run("reid", folder, "--image-size", 64)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["n_query"] == 3 and seen["image_size"] == 64
+
+
+def test_reid_sift_matcher_on_photos_and_not_on_embeddings(tmp_path):
+    from geoloc.data.reid_demo import write_reid_demo
+
+    csv = write_reid_demo(tmp_path / "photos", individuals=4, photos=4, image_size=96)
+    result = _run("reid", csv, "--matcher", "sift", "--top-k", "1,2", "--out", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["n_identities"] == 4 and metrics["n_query"] == 4
+    assert metrics["acc"] >= 0.75 and metrics["top2"] == 1
+
+    h5 = _store(tmp_path / "e.h5", np.repeat(list("ab"), 6))
+    result = _run("reid", h5, "--matcher", "sift")
+    assert result.exit_code == 1 and "needs images" in result.output
+    result = _run("reid", csv, "--matcher", "sift", "--sift-ratio", 1.5)
+    assert result.exit_code != 0 and "--sift-ratio" in result.output
