@@ -4,8 +4,9 @@ One streaming pass over `occurrence.txt` applies the row rules for every dataset
 spills the few columns that survive to temporary Arrow files, partitioned by a hash of species,
 place and day (part of the duplicate key), so memory does not grow with the archive. A pass
 over `multimedia.txt` then picks the first StillImage of each surviving record. Each partition is
-then joined to its images and deduplicated on its own (duplicates always share a partition)
-while species are counted, and a last sweep writes the species that have enough observations.
+then joined to its images and deduplicated on its own (duplicates always share a partition, so
+two are finished at a time) while species are counted, and a last sweep writes the species that
+have enough observations, several datasets at a time.
 Every rule counts the rows it removes, per dataset, in report.json; a row is charged to the first
 rule that rejects it.
 """
@@ -16,6 +17,7 @@ import contextlib
 import math
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,8 @@ from geoloc.params import DataParams
 # The cap keeps open spill files well under the usual 1024 descriptors (partitions then grow).
 PARTITION_BYTES = 256 << 20
 MAX_PARTITIONS = 256
+# Threads finishing partitions: each holds one partition in memory, so this also bounds memory.
+FINISH_THREADS = 2
 
 TAXONOMY = ("species", "genus", "family", "order", "class", "phylum", "kingdom")
 
@@ -91,6 +95,8 @@ _SPILL_SCHEMA = pa.schema(
     [field for field in OUTPUT_SCHEMA if field.name != "image_url"]
     + [("recorded_by", pa.string()), ("dataset", pa.int32()), ("row", pa.int64())]
 )
+# String columns spilled as read (empty -> null).
+_SPILL_STRINGS = [*TAXONOMY, "license", "dataset_key", "recorded_by"]
 _URL_SCHEMA = pa.schema([("gbif_id", pa.int64()), ("image_url", pa.string())])
 DUPLICATE_KEY = ["species_key", "lat", "lon", "event_date", "recorded_by"]
 
@@ -155,6 +161,20 @@ class _Counts:
         for name in self.names:
             self.dropped[name][rule] += int(count)
 
+    def add_partition(self, dropped: dict[str, np.ndarray], sizes: pa.Table) -> None:
+        """Add one finished partition: rows dropped per rule and dataset, kept rows per species."""
+        for rule, per_dataset in dropped.items():
+            for name, count in zip(self.names, per_dataset, strict=True):
+                self.dropped[name][rule] += int(count)
+        columns = (sizes.column(name).to_numpy() for name in sizes.column_names)
+        for index, key, size in zip(*columns, strict=True):
+            species = self.per_species[self.names[index]]
+            species[key] = species.get(key, 0) + int(size)
+
+    def common_species(self, name: str, min_obs: int) -> np.ndarray:
+        """Species keys of dataset `name` with at least `min_obs` kept rows."""
+        return np.array([k for k, n in self.per_species[name].items() if n >= min_obs], np.int64)
+
 
 def _parse_float(values: pa.Array) -> np.ndarray:
     """Strings -> float64 with NaN for empty or non-numeric values."""
@@ -185,8 +205,9 @@ def _parse_date(values: pa.Array) -> pa.Array:
     return pc.cast(stamps, pa.date32())
 
 
-def _count(mask: pa.Array) -> int:
-    return int(pc.sum(mask).as_py() or 0)
+def _mask(values: pa.Array) -> np.ndarray:
+    """A boolean Arrow array without nulls as a numpy mask."""
+    return values.to_numpy(zero_copy_only=False)
 
 
 def _nonempty_or_null(values: pa.Array) -> pa.Array:
@@ -194,82 +215,99 @@ def _nonempty_or_null(values: pa.Array) -> pa.Array:
 
 
 class _RowRules:
-    """The rules decided by one occurrence row alone, applied batch by batch."""
+    """The rules decided by one occurrence row alone, applied batch by batch.
 
-    def __init__(self, params: DataParams, counts: _Counts):
+    The rules compute masks; the wide batch is copied only twice (once after the cheap rules,
+    once when taking the survivors in spill order), since copying string columns costs more
+    than the rules themselves.
+    """
+
+    def __init__(self, params: DataParams, counts: _Counts, partitions: int):
         self.params = params
         self.counts = counts
+        self.partitions = partitions
         self.groups = [next(iter(params.datasets[name].items())) for name in counts.names]
         self.basis = pa.array(params.basis_of_record, pa.string())
         flags = "|".join(re.escape(flag) for flag in params.reject_issues)
         self.issue_pattern = f"(^|;)({flags})(;|$)" if flags else None
         self.next_row = 0
 
-    def apply(self, batch: pa.RecordBatch) -> pa.Table | None:
-        """Count what each rule drops from `batch`; return the survivors in spill form."""
-        counts = self.counts
-        country = pc.equal(batch.column("country"), self.params.country)
-        counts.add_all("country", batch.num_rows - _count(country))
-        batch = batch.filter(country)
-        basis = pc.is_in(batch.column("basis_of_record"), value_set=self.basis)
-        counts.add_all("basis_of_record", batch.num_rows - _count(basis))
-        batch = batch.filter(basis)
-        if batch.num_rows == 0:
-            return None
+    def apply(self, batch: pa.RecordBatch) -> tuple[pa.Table, np.ndarray, np.ndarray] | None:
+        """Count what each rule drops from `batch` and return its survivors.
 
-        groups = [
-            pc.equal(batch.column(rank), taxon).to_numpy(zero_copy_only=False)
-            for rank, taxon in self.groups
-        ]
+        Returns the survivors in spill form grouped by partition (keeping their order within a
+        partition), and, in dataset-major order, their gbif_ids and partitions.
+        """
+        counts = self.counts
+        column = batch.column
+        country = _mask(pc.equal(column("country"), self.params.country))
+        basis = _mask(pc.is_in(column("basis_of_record"), value_set=self.basis))
+        counts.add_all("country", batch.num_rows - np.count_nonzero(country))
+        counts.add_all("basis_of_record", np.count_nonzero(country & ~basis))
+        passed = country & basis
+        groups = [passed & _mask(pc.equal(column(rank), taxon)) for rank, taxon in self.groups]
+        total = np.count_nonzero(passed)
         for name, group in zip(counts.names, groups, strict=True):
-            counts.dropped[name]["taxon_group"] += int(batch.num_rows - group.sum())
+            counts.dropped[name]["taxon_group"] += int(total - np.count_nonzero(group))
         anywhere = np.logical_or.reduce(groups)
+        if not anywhere.any():
+            return None
         batch = batch.filter(pa.array(anywhere))
         groups = [group[anywhere] for group in groups]
-        if batch.num_rows == 0:
-            return None
 
-        checks, columns = self._checks(batch)
-        survivors = []
+        checks, numbers = self._checks(batch)
+        rows, datasets = [], []
         for index, (name, group) in enumerate(zip(counts.names, groups, strict=True)):
             alive = group
             for rule, keep in checks:
                 counts.dropped[name][rule] += int(np.count_nonzero(alive & ~keep))
                 alive = alive & keep
-            if alive.any():
-                rows = np.flatnonzero(alive)
-                part = columns.take(pa.array(rows))
-                survivors.append(
-                    part.append_column("dataset", pa.array(np.full(len(rows), index, np.int32)))
-                )
-        if not survivors:
+            rows.append(np.flatnonzero(alive))
+            datasets.append(np.full(len(rows[-1]), index, np.int32))
+        rows = np.concatenate(rows)
+        if len(rows) == 0:
             return None
-        table = pa.concat_tables(survivors)
-        rows = np.arange(self.next_row, self.next_row + table.num_rows, dtype=np.int64)
-        self.next_row += table.num_rows
-        return table.append_column("row", pa.array(rows)).cast(_SPILL_SCHEMA)
+        numbers = {name: values[rows] for name, values in numbers.items()}
+        numbers["dataset"] = np.concatenate(datasets)
+        numbers["row"] = np.arange(self.next_row, self.next_row + len(rows), dtype=np.int64)
+        self.next_row += len(rows)
+        event_date = _parse_date(batch.column("event_date").take(rows))
+        if self.partitions == 1:
+            partition = np.zeros(len(rows), np.int32)
+        else:
+            key = _duplicate_hash(
+                numbers["species_key"], numbers["lat"], numbers["lon"], event_date
+            )
+            partition = (key % np.uint64(self.partitions)).astype(np.int32)
+        order = np.argsort(partition, kind="stable")
+        strings = batch.select(_SPILL_STRINGS).take(rows[order])
+        columns = {
+            **{name: pa.array(values[order]) for name, values in numbers.items()},
+            # a blank uncertainty (NaN) is spilled as null
+            "uncertainty_m": pa.array(numbers["uncertainty_m"][order], from_pandas=True),
+            **{name: _nonempty_or_null(strings.column(name)) for name in _SPILL_STRINGS},
+            "event_date": event_date.take(order),
+        }
+        table = pa.table({name: columns[name] for name in _SPILL_SCHEMA.names})
+        return table.cast(_SPILL_SCHEMA), numbers["gbif_id"], partition
 
-    def _checks(self, batch: pa.RecordBatch) -> tuple[list, pa.Table]:
-        """Keep-masks of the row rules after the taxon group, in order, and parsed columns."""
+    def _checks(self, batch: pa.RecordBatch) -> tuple[list, dict[str, np.ndarray]]:
+        """Keep-masks of the row rules after the taxon group, in order, and parsed numbers."""
         species_key, key_ok = _parse_int(batch.column("species_key"))
-        species_ok = key_ok & pc.equal(batch.column("taxon_rank"), "SPECIES").to_numpy(
-            zero_copy_only=False
-        )
+        species_ok = key_ok & _mask(pc.equal(batch.column("taxon_rank"), "SPECIES"))
         gbif_id, id_ok = _parse_int(batch.column("gbif_id"))
         if self.issue_pattern:
-            flagged = pc.match_substring_regex(batch.column("issue"), self.issue_pattern)
-            issues_ok = ~flagged.to_numpy(zero_copy_only=False)
+            issues_ok = ~_mask(pc.match_substring_regex(batch.column("issue"), self.issue_pattern))
         else:
             issues_ok = np.ones(batch.num_rows, bool)
         lat_text, lon_text = batch.column("lat"), batch.column("lon")
-        present = pc.and_(pc.not_equal(lat_text, ""), pc.not_equal(lon_text, ""))
-        present = present.to_numpy(zero_copy_only=False)
+        present = _mask(pc.and_(pc.not_equal(lat_text, ""), pc.not_equal(lon_text, "")))
         lat, lon = _parse_float(lat_text), _parse_float(lon_text)
         numeric = ~np.isnan(lat) & ~np.isnan(lon)
         with np.errstate(invalid="ignore"):
             in_range = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
             uncertainty = _parse_float(batch.column("uncertainty_m"))
-            blank = pc.equal(batch.column("uncertainty_m"), "").to_numpy(zero_copy_only=False)
+            blank = _mask(pc.equal(batch.column("uncertainty_m"), ""))
             uncertainty_ok = blank | (
                 (uncertainty >= 0) & (uncertainty <= self.params.max_uncertainty_m)
             )
@@ -282,19 +320,14 @@ class _RowRules:
             ("coordinates_out_of_range", in_range | ~numeric),
             ("uncertainty", uncertainty_ok),
         ]
-        columns = {
-            "gbif_id": pa.array(gbif_id),
-            "species_key": pa.array(species_key),
-            **{rank: _nonempty_or_null(batch.column(rank)) for rank in TAXONOMY},
-            "lat": pa.array(lat),
-            "lon": pa.array(lon),
-            "uncertainty_m": pa.array(uncertainty.astype(np.float32), from_pandas=True),
-            "event_date": _parse_date(batch.column("event_date")),
-            "license": _nonempty_or_null(batch.column("license")),
-            "dataset_key": _nonempty_or_null(batch.column("dataset_key")),
-            "recorded_by": _nonempty_or_null(batch.column("recorded_by")),
+        numbers = {
+            "gbif_id": gbif_id,
+            "species_key": species_key,
+            "lat": lat,
+            "lon": lon,
+            "uncertainty_m": uncertainty.astype(np.float32),
         }
-        return checks, pa.table(columns)
+        return checks, numbers
 
 
 class _Spill:
@@ -341,8 +374,7 @@ def _spill_survivors(
         terms["gbif_id"] = ID_TERM
     require_terms(archive, archive.core, terms)
     stats = ReadStats()
-    rules = _RowRules(params, counts)
-    partitions = len(spill.paths)
+    rules = _RowRules(params, counts, len(spill.paths))
     ids, parts = [], []
     with (
         _progress(archive.member_size(archive.core), archive.core.location) as bar,
@@ -351,17 +383,15 @@ def _spill_survivors(
         ) as batches,
     ):
         for batch in batches:
-            table = rules.apply(batch)
-            if table is None:
+            survivors = rules.apply(batch)
+            if survivors is None:
                 continue
-            if partitions == 1:
-                partition = np.zeros(table.num_rows, np.int32)
-            else:
-                partition = (_duplicate_hash(table) % np.uint64(partitions)).astype(np.int32)
-            ids.append(table.column("gbif_id").to_numpy())
+            table, gbif_id, partition = survivors
+            ids.append(gbif_id)
             parts.append(partition)
-            for index in np.unique(partition):
-                spill.write(int(index), table.filter(pa.array(partition == index)))
+            present, sizes = np.unique(partition, return_counts=True)
+            for index, start, size in zip(present, np.cumsum(sizes) - sizes, sizes, strict=True):
+                spill.write(int(index), table.slice(start, size))
     spill.close()
     counts.add_all("malformed_row", stats.malformed)
     if not ids:
@@ -437,14 +467,16 @@ def _lookup_images(survivors: pa.Table, images: pa.Table) -> pa.Array:
     return images.column("image_url").take(pa.array(order[position], mask=~found))
 
 
-def _duplicate_hash(table: pa.Table) -> np.ndarray:
+def _duplicate_hash(
+    species_key: np.ndarray, lat: np.ndarray, lon: np.ndarray, event_date: pa.Array
+) -> np.ndarray:
     """A 64-bit hash of species, place and day: rows with equal duplicate keys share it."""
     with np.errstate(over="ignore"):
-        mixed = table.column("species_key").to_numpy().astype(np.uint64)
-        day = pc.cast(table.column("event_date"), pa.int32()).fill_null(-1).to_numpy()
+        mixed = species_key.astype(np.uint64)
+        day = pc.cast(event_date, pa.int32()).fill_null(-1).to_numpy()
         for part in (
-            (table.column("lat").to_numpy() + 0.0).view(np.uint64),  # + 0.0 folds -0.0 into 0.0
-            (table.column("lon").to_numpy() + 0.0).view(np.uint64),
+            (lat + 0.0).view(np.uint64),  # + 0.0 folds -0.0 into 0.0
+            (lon + 0.0).view(np.uint64),
             day.astype(np.int64).view(np.uint64),
         ):
             mixed = (mixed ^ part) * np.uint64(0x9E3779B97F4A7C15)
@@ -453,47 +485,55 @@ def _duplicate_hash(table: pa.Table) -> np.ndarray:
 
 
 def _deduplicate(
-    survivors: pa.Table, images: pa.Table, params: DataParams, counts: _Counts
-) -> pa.Table:
-    """Image rule and duplicates for one partition; adds its rows per species to `counts`."""
+    survivors: pa.Table, images: pa.Table, params: DataParams, datasets: int
+) -> tuple[pa.Table, dict[str, np.ndarray], pa.Table]:
+    """Image rule and duplicates for one partition.
+
+    Returns the rows kept, the rows each rule dropped per dataset, and the kept rows per
+    (dataset, species_key). Touches no shared state, so partitions can be finished in parallel.
+    The rules only compute masks; the wide table is filtered once, at the end.
+    """
     table = survivors.append_column("image_url", _lookup_images(survivors, images))
+    dataset = table.column("dataset").to_numpy()
+    keep = np.ones(table.num_rows, bool)
+    dropped = {}
     if params.require_image:
-        has_image = pc.is_valid(table.column("image_url"))
-        _charge(counts, "no_image", table.filter(pc.invert(has_image)))
-        table = table.filter(has_image)
-    if params.drop_duplicates and table.num_rows:
-        first = table.group_by(["dataset", *DUPLICATE_KEY], use_threads=False).aggregate(
+        keep = pc.is_valid(table.column("image_url")).to_numpy(zero_copy_only=False)
+        dropped["no_image"] = np.bincount(dataset[~keep], minlength=datasets)
+    if params.drop_duplicates and keep.any():
+        candidates = table.select(["dataset", *DUPLICATE_KEY, "row"]).filter(pa.array(keep))
+        first = candidates.group_by(["dataset", *DUPLICATE_KEY], use_threads=False).aggregate(
             [("row", "min")]
         )
-        keep = pc.is_in(table.column("row"), value_set=first.column("row_min"))
-        _charge(counts, "duplicate", table.filter(pc.invert(keep)))
-        table = table.filter(keep)
-    if table.num_rows:
-        sizes = table.group_by(["dataset", "species_key"]).aggregate([("row", "count")])
-        columns = (sizes.column(name).to_numpy() for name in sizes.column_names)
-        for index, key, size in zip(*columns, strict=True):
-            species = counts.per_species[counts.names[index]]
-            species[key] = species.get(key, 0) + int(size)
-    return table
+        unique = pc.is_in(table.column("row"), value_set=first.column("row_min"))
+        unique = unique.to_numpy(zero_copy_only=False)
+        dropped["duplicate"] = np.bincount(dataset[keep & ~unique], minlength=datasets)
+        keep &= unique
+    table = table.filter(pa.array(keep))
+    sizes = table.group_by(["dataset", "species_key"], use_threads=False).aggregate(
+        [("row", "count")]
+    )
+    return table, dropped, sizes
 
 
-def _common_species(table: pa.Table, params: DataParams, counts: _Counts) -> pa.Table:
-    """Rows of species with at least data.min_obs_per_species observations in their dataset."""
-    keep = np.zeros(table.num_rows, bool)
-    dataset = table.column("dataset").to_numpy()
-    species_key = table.column("species_key").to_numpy()
-    for index, name in enumerate(counts.names):
-        common = [k for k, n in counts.per_species[name].items() if n >= params.min_obs_per_species]
-        keep |= (dataset == index) & np.isin(species_key, common)
-    _charge(counts, "min_obs_per_species", table.filter(pa.array(~keep)))
-    return table.filter(pa.array(keep))
+def _write_dataset(
+    unique: _Spill, index: int, common: np.ndarray, writer: pq.ParquetWriter
+) -> tuple[int, int]:
+    """Write dataset `index`'s rows of common species, partition by partition.
 
-
-def _charge(counts: _Counts, rule: str, dropped: pa.Table) -> None:
-    """Add the rows of `dropped` to `rule`'s count of the dataset each belongs to."""
-    per_dataset = np.bincount(dropped.column("dataset").to_numpy(), minlength=len(counts.names))
-    for name, count in zip(counts.names, per_dataset, strict=True):
-        counts.dropped[name][rule] += int(count)
+    Returns (rows kept, rows of rare species dropped). Each dataset has its own writer, so
+    datasets can be written in parallel while each keeps the partition order.
+    """
+    kept = rare = 0
+    for partition in range(len(unique.paths)):
+        table = unique.read(partition)
+        mine = table.column("dataset").to_numpy() == index
+        keep = mine & np.isin(table.column("species_key").to_numpy(), common)
+        kept += int(np.count_nonzero(keep))
+        rare += int(np.count_nonzero(mine & ~keep))
+        rows = table.select(OUTPUT_SCHEMA.names).filter(pa.array(keep))
+        writer.write_table(rows.cast(OUTPUT_SCHEMA))
+    return kept, rare
 
 
 def _finish(
@@ -504,22 +544,37 @@ def _finish(
     counts: _Counts,
     writers: dict[str, pq.ParquetWriter],
 ) -> None:
-    """Deduplicate partition by partition, then write the species common enough, per dataset."""
+    """Deduplicate partition by partition, then write the species common enough, per dataset.
+
+    Both steps run in FINISH_THREADS threads (pyarrow and numpy release the GIL); counts are
+    merged here in partition and dataset order, so the outputs match a serial run's.
+    """
     unique = _Spill(tmp, "unique", _SPILL_SCHEMA.append(_URL_SCHEMA.field(1)), len(images.paths))
-    for partition in range(len(unique.paths)):
+
+    def deduplicate(partition: int) -> tuple[dict[str, np.ndarray], pa.Table]:
         survivors = occurrences.read(partition)
-        unique.write(partition, _deduplicate(survivors, images.read(partition), params, counts))
-    unique.close()
-    for partition in range(len(unique.paths)):
-        table = _common_species(unique.read(partition), params, counts)
-        for index, name in enumerate(counts.names):
-            rows = table.filter(pc.equal(table.column("dataset"), index))
-            counts.kept[name] += rows.num_rows
-            writers[name].write_table(rows.select(OUTPUT_SCHEMA.names).cast(OUTPUT_SCHEMA))
-    for name in counts.names:
-        counts.species[name] = sum(
-            n >= params.min_obs_per_species for n in counts.per_species[name].values()
+        table, dropped, sizes = _deduplicate(
+            survivors, images.read(partition), params, len(counts.names)
         )
+        unique.write(partition, table)
+        return dropped, sizes
+
+    with ThreadPoolExecutor(FINISH_THREADS) as pool:
+        for dropped, sizes in pool.map(deduplicate, range(len(unique.paths))):
+            counts.add_partition(dropped, sizes)
+        unique.close()
+        common = [counts.common_species(name, params.min_obs_per_species) for name in counts.names]
+        written = pool.map(
+            _write_dataset,
+            [unique] * len(counts.names),
+            range(len(counts.names)),
+            common,
+            [writers[name] for name in counts.names],
+        )
+        for name, species, (kept, rare) in zip(counts.names, common, written, strict=True):
+            counts.kept[name] += kept
+            counts.dropped[name]["min_obs_per_species"] += rare
+            counts.species[name] = len(species)
 
 
 def _check_not_empty(name: str, rows_read: int, counts: _Counts, params: DataParams) -> None:
