@@ -51,9 +51,14 @@ def summary_text(results: Path) -> str:
             lines += dataset_lines(folder.name, folder)
     reid = _load(results / "reid" / "metrics.json")
     if reid:
+        peers = [
+            f"{peer} {reid[f'acc_{key}']:.3f}"
+            for key, peer in (("global", "global backbone"), ("pixels", "pixel floor"))
+            if f"acc_{key}" in reid
+        ]
         lines.append(
             f"reid: 1-NN accuracy {reid['acc']:.3f}, mAP {reid['map']:.3f} "
-            f"({reid['n_identities']} identities)"
+            f"({reid['n_identities']} identities)" + (f"; {', '.join(peers)}" if peers else "")
         )
     cluster = _load(results / "cluster" / "metrics.json")
     if cluster:

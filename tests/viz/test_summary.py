@@ -28,6 +28,10 @@ def test_summary_lists_each_dataset_best_set_first(tmp_path):
         {"val_median_km_init": 500.0, "val_median_km": 200.0},
     )
     _write(
+        tmp_path / "reid/metrics.json",
+        {"acc": 1.0, "map": 0.99, "n_identities": 24, "acc_global": 0.48, "acc_pixels": 0.58},
+    )
+    _write(
         tmp_path / "cluster/metrics.json",
         {"n_clusters": 4, "ari": 0.5, "nmi": 0.6, "unclustered": 0.1},
     )
@@ -39,6 +43,8 @@ def test_summary_lists_each_dataset_best_set_first(tmp_path):
     rows = [line.split() for line in lines if line.strip().startswith(("trained", "coords"))]
     assert rows == [["trained", "0.900", "0.950"], ["coords", "0.800", "0.850"]]
     assert "cluster: 4 clusters, ARI 0.500" in text
+    assert "reid: 1-NN accuracy 1.000, mAP 0.990 (24 identities); global backbone 0.480" in text
+    assert "pixel floor 0.580" in text
 
 
 def test_real_data_without_truth_shows_a_dash(tmp_path):
