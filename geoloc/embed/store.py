@@ -80,6 +80,9 @@ def read_embeddings(path: str | Path) -> EmbeddingTable:
         raise GeolocError(f"{path}: cannot be read as HDF5 ({err})") from None
 
 
+_SAME_MODEL = ("backbone", "weights_id", "image_size", "dim")  # attrs pooled files must share
+
+
 def pool_embeddings(paths) -> EmbeddingTable:
     """Several datasets' files as one table (the location encoder learns from all of them).
 
@@ -106,9 +109,6 @@ def pool_embeddings(paths) -> EmbeddingTable:
         },
         attrs=dict(tables[0].attrs),
     )
-
-
-_SAME_MODEL = ("backbone", "weights_id", "image_size", "dim")
 
 
 def _plain(value):
