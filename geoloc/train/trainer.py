@@ -280,17 +280,24 @@ def _train(
         scores = retrieval_metrics(loc, img, val["lat"].double(), val["lon"].double())
         return {"val_loss": val_loss, **{f"val_{k}": v for k, v in scores.items()}}
 
-    def report(row: dict) -> None:
-        history.append(row)
-        if tp.select_best and row["val_loss"] < best["val_loss"]:
-            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best.update(epoch=row["epoch"], val_loss=row["val_loss"], state=state)
+    def publish(row: dict) -> None:
         if live is not None and ctx.is_main:
             for key, value in row.items():
                 if key != "epoch":
                     live.log_metric(key, value)
             live.next_step()
 
+    def report(row: dict) -> None:
+        history.append(row)
+        if tp.select_best and row["val_loss"] < best["val_loss"]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best.update(epoch=row["epoch"], val_loss=row["val_loss"], state=state)
+        publish(row)
+
+    # A resumed run writes fresh curves: replay the epochs the checkpoint already holds, so they
+    # are whole (and exist at all when the checkpoint is the finished run's).
+    for row in history:
+        publish(row)
     if start_epoch == 0 and not history:
         report({"epoch": 0, **evaluate()})
 

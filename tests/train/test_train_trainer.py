@@ -128,6 +128,26 @@ def test_resume_equals_uninterrupted(observations, tmp_path):
     assert len(fresh.history) == 5 and fresh.metrics != full.metrics
 
 
+def test_resumed_runs_log_every_epoch(observations, tmp_path):
+    """Curves after a resume (mid-run, or from the finished run's checkpoint) are whole."""
+    lat, lon, feat, sp = observations
+    params = TRAIN.model_copy(update={"epochs": 3, "checkpoint_every": 1})
+    full = RecordingLive()
+    train_location_encoder(lat, lon, feat, MODEL, params, species_key=sp, live=full)
+    with pytest.raises(KeyboardInterrupt):
+        train_location_encoder(
+            lat, lon, feat, MODEL, params, species_key=sp,
+            live=RecordingLive(die_at_step=3), checkpoint_dir=tmp_path,
+        )  # fmt: skip
+    for _ in range(2):  # resumes mid-run, then from the finished run's checkpoint
+        live = RecordingLive()
+        train_location_encoder(
+            lat, lon, feat, MODEL, params, species_key=sp,
+            live=live, checkpoint_dir=tmp_path, resume=True,
+        )  # fmt: skip
+        assert live.rows == full.rows and len(live.rows) == 4
+
+
 def test_bad_inputs_are_user_errors(observations):
     lat, lon, feat, sp = observations
     with pytest.raises(GeolocError, match="features must be"):
