@@ -47,7 +47,7 @@ def main(out):
         click.echo(f"disdat benchmark skipped: {DATA} not found (only on the project's machines)")
         return
     sys.path.insert(0, str(REPO))
-    from geoloc.sdm.disdat_bench import auc_table, markdown_table, run_benchmark
+    from geoloc.bench.disdat.run import auc_table, markdown_table, run_benchmark
 
     out = Path(out or tempfile.mkdtemp(prefix="disdat-"))
     wall = time.perf_counter()

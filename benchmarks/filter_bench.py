@@ -186,7 +186,7 @@ def floor(path: str) -> None:
 
 
 def run_filter(path: str) -> None:
-    from geoloc.data.filter import filter_archive
+    from geoloc.gbif.filter import filter_archive
     from geoloc.params import DataParams
 
     params = DataParams(
@@ -215,7 +215,7 @@ def _child(mode: str, path: str) -> None:
     """Run one measurement in this fresh process and print wall s, CPU s and peak RSS."""
     work = {"floor": floor, "filter": run_filter}[mode]
     if mode == "filter":
-        import geoloc.data.filter  # noqa: F401  (imports are not part of the throughput)
+        import geoloc.gbif.filter  # noqa: F401  (imports are not part of the throughput)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu, start = usage.ru_utime + usage.ru_stime, time.perf_counter()
     work(path)

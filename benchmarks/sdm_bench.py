@@ -25,9 +25,9 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from geoloc.encoders.positional import build_encoding
+from geoloc.geometry import spatial_folds
 from geoloc.runtime import resolve_device
 from geoloc.sdm.background import target_group_background
-from geoloc.sdm.blocks import spatial_folds
 from geoloc.sdm.learners import get_learner
 
 

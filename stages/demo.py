@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from geoloc.data.demo import build_demo
 from geoloc.errors import exit_on_user_error
 from geoloc.params import load_params
+from geoloc.sim.demo import build_demo
 
 ZIP = "data/raw/demo.zip"
 TRUTH = "data/raw/demo_truth.parquet"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from geoloc.data.filter import filter_archive
 from geoloc.errors import exit_on_user_error
+from geoloc.gbif.filter import filter_archive
 from geoloc.params import load_params
 
 OUT_DIR = "data/filtered"

@@ -18,7 +18,7 @@ from geoloc.errors import exit_on_user_error
 @exit_on_user_error
 def main(params_path, dataset):
     from geoloc.encoders.location_encoder import PIPELINE_ENCODER
-    from geoloc.heads.identify_train import run_training
+    from geoloc.identify.train import run_training
     from geoloc.params import load_params
     from geoloc.runtime import resolve_device, seed_everything
 

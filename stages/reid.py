@@ -17,18 +17,18 @@ from geoloc.errors import exit_on_user_error
 @click.option("--out", default="results/reid/metrics.json", show_default=True)
 @exit_on_user_error
 def main(params_path, out):
-    from geoloc.data.reid_demo import make_reid_demo
     from geoloc.embed.backbones import get_backbone
-    from geoloc.heads.local_match import match_similarity, sift_features
-    from geoloc.heads.reid import (
+    from geoloc.io import write_json
+    from geoloc.params import load_params
+    from geoloc.reid.evaluate import (
         evaluate_reid,
         evaluate_similarity,
         image_size_for,
         pixel_embeddings,
     )
-    from geoloc.io import write_json
-    from geoloc.params import load_params
+    from geoloc.reid.sift import match_similarity, sift_features
     from geoloc.runtime import resolve_device, seed_everything
+    from geoloc.sim.individuals import make_reid_demo
 
     params = load_params(params_path)
     p = params.reid

@@ -12,7 +12,7 @@ from geoloc.errors import exit_on_user_error
 @exit_on_user_error
 def main(params_path):
     from geoloc.params import load_params
-    from geoloc.viz.report import build_report
+    from geoloc.report.build import build_report
 
     build_report("results", load_params(params_path), "results/report.html")
 

@@ -80,15 +80,15 @@ def disdat(data_dir, out_dir, regions, sets, learners, pcs, seed, device, thread
     survey sites of its group, AUC where it was surveyed. Prints the mean AUC per region and
     covariate set x learner, and writes the tables and figure to --out.
     """
-    from geoloc.runtime import resolve_device
-    from geoloc.sdm.disdat_bench import (
+    from geoloc.bench.disdat.covariates import CovariateConfig
+    from geoloc.bench.disdat.run import (
         DEFAULT_LEARNERS,
         DEFAULT_SETS,
         auc_table,
         markdown_table,
         run_benchmark,
     )
-    from geoloc.sdm.disdat_covariates import CovariateConfig
+    from geoloc.runtime import resolve_device
 
     resolve_device(device)
     run = run_benchmark(

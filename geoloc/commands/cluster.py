@@ -68,8 +68,8 @@ def cluster(
     ARI, AMI, NMI and purity when the file carries labels (species_key >= 0)."""
     import pandas as pd
 
+    from geoloc.discovery.cluster import refine_clusters
     from geoloc.embed.store import read_embeddings
-    from geoloc.heads.cluster import refine_clusters
     from geoloc.io import atomic_path, write_json
 
     table = read_embeddings(embeddings)

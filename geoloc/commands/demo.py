@@ -38,8 +38,8 @@ def demo(out_dir: str, params_path: str | None, seed: int | None) -> None:
     path relative to the current directory) and OUT/demo_truth.parquet (true suitability and
     range of every species on a grid). The same params give the same bytes.
     """
-    from geoloc.data.demo import build_demo
     from geoloc.params import Params, load_params
+    from geoloc.sim.demo import build_demo
 
     if params_path is None and Path("params.yaml").is_file():
         params_path = "params.yaml"

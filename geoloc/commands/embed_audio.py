@@ -30,7 +30,7 @@ def embed_audio(source, out, backbone, image_size, batch_size, device):
     `path` column and optional `label`, `lat`, `lon`. Each ROI is resampled to 48 kHz, faded,
     padded or truncated to 3 s and turned into a log-mel image (defaults of cluster.audio).
     """
-    from geoloc.audio.embed import AudioSettings, embed_rois, list_rois, write_audio_embeddings
+    from geoloc.embed.audio.rois import AudioSettings, embed_rois, list_rois, write_audio_embeddings
     from geoloc.runtime import resolve_device
 
     rois = list_rois(source)

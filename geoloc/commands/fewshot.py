@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from geoloc.commands.labelled_source import emit, labelled_source_options, load_source
+from geoloc.discovery.fewshot import METHODS
 from geoloc.errors import exit_on_user_error
-from geoloc.heads.fewshot import METHODS
 from geoloc.params import FewshotParams
 
 _D = FewshotParams()
@@ -43,7 +43,7 @@ def fewshot(
 ):
     """Mean accuracy and 95% CI of prototypical, matching and relation-style classifiers over
     N-way K-shot episodes drawn from SOURCE (an .h5 file, image folder or CSV)."""
-    from geoloc.heads.fewshot import evaluate_fewshot
+    from geoloc.discovery.fewshot import evaluate_fewshot
 
     x, labels = load_source(source, label_column, identities, backbone, device)
     metrics = evaluate_fewshot(

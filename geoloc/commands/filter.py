@@ -39,7 +39,7 @@ def filter_cmd(archive: str | None, out: str, params_path: str) -> None:
     joins the first StillImage of multimedia.txt, and writes OUT/<dataset>.parquet plus
     OUT/report.json with the rows each rule removed.
     """
-    from geoloc.data.filter import filter_archive
+    from geoloc.gbif.filter import filter_archive
     from geoloc.params import load_params
 
     data = load_params(params_path).data

@@ -27,15 +27,16 @@ def identify(images_dir, model_dir, out, errors, lat, lon, backbone, batch_size,
     """Identify every image in IMAGES_DIR. Writes one CSV row per image (species_pred is "?"
     when rejected; method tells which route answered) and lists unreadable images in a separate
     errors CSV. With --lat/--lon (or EXIF GPS) the location prior re-weights the species."""
-    from geoloc.heads.identify import load_identifier
-    from geoloc.heads.inference import identify_images, list_images, load_backbone
+    from geoloc.embed.images import image_files
+    from geoloc.identify.inference import identify_images, load_backbone
+    from geoloc.identify.model import load_identifier
     from geoloc.io import atomic_path
     from geoloc.runtime import resolve_device
 
     if (lat is None) != (lon is None):
         raise GeolocError("give both --lat and --lon, or neither")
     model = load_identifier(model_dir)
-    paths = list_images(images_dir)
+    paths = image_files(images_dir)
     if not paths:
         raise GeolocError(f"no image files in {images_dir}")
     net = load_backbone(model, backbone, resolve_device(device))

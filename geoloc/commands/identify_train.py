@@ -29,7 +29,7 @@ def identify_train(dataset, embeddings, filtered, encoder, model_dir, results_di
     classifier, Proto-CLIP style prototypes, thresholds calibrated for `identify.target_coverage`
     and, with --encoder, a location prior. Prints the test metrics."""
     from geoloc.encoders.location_encoder import PIPELINE_ENCODER
-    from geoloc.heads.identify_train import run_training
+    from geoloc.identify.train import run_training
     from geoloc.params import load_params
     from geoloc.runtime import resolve_device
 

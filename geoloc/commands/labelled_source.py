@@ -42,8 +42,8 @@ def labelled_source_options(fn):
 
 
 def load_source(source, label_column, identities, backbone, device, image_size=None):
-    """Embeddings and labels of SOURCE (see geoloc.heads.labelled.load_labelled)."""
-    from geoloc.heads.labelled import load_labelled
+    """Embeddings and labels of SOURCE (see geoloc.embed.labelled.load_labelled)."""
+    from geoloc.embed.labelled import load_labelled
     from geoloc.runtime import resolve_device
 
     return load_labelled(
@@ -61,8 +61,8 @@ def load_images(source, label_column):
     matchers that need pixels rather than embeddings."""
     from pathlib import Path
 
+    from geoloc.embed.labelled import list_images, open_rgb
     from geoloc.errors import GeolocError
-    from geoloc.heads.labelled import list_images, open_rgb
 
     if Path(source).suffix.lower() in (".h5", ".hdf5"):
         raise GeolocError(f"{source}: this matcher needs images (a folder or CSV), not embeddings")

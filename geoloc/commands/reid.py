@@ -98,7 +98,7 @@ def reid(
     a CSV with `path` and identity columns.
     """
     from geoloc.errors import GeolocError
-    from geoloc.heads.reid import evaluate_reid, evaluate_similarity, image_size_for
+    from geoloc.reid.evaluate import evaluate_reid, evaluate_similarity, image_size_for
 
     try:
         ranks = tuple(int(t) for t in top_k.split(","))
@@ -106,7 +106,7 @@ def reid(
         raise GeolocError(f"--top-k must be comma-separated integers, not {top_k!r}") from None
     options = dict(k=k, top_k=ranks, query_fraction=query_fraction, seed=seed, max_rank=max_rank)
     if matcher == "sift":
-        from geoloc.heads.local_match import match_similarity, sift_features
+        from geoloc.reid.sift import match_similarity, sift_features
 
         images, labels = load_images(source, label_column)
         features = sift_features(images, sift_size, total=len(labels))

@@ -33,9 +33,9 @@ def report(params_path, results_dir, out, svg):
     from geoloc.errors import GeolocError
     from geoloc.io import atomic_path
     from geoloc.params import load_params
-    from geoloc.viz.report import build_report
-    from geoloc.viz.sdm import load_sdm_results
-    from geoloc.viz.static import auc_svg
+    from geoloc.report.build import build_report
+    from geoloc.report.sdm_section import load_sdm_results
+    from geoloc.report.static import auc_svg
 
     params = load_params(params_path)
     click.echo(f"wrote {build_report(results_dir, params, out)}")

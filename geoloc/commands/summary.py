@@ -22,7 +22,7 @@ def summary(results):
     """Print per dataset the training retrieval error, SDM AUC per covariate set (cross-validated
     and against the demo's true ranges) and identification accuracy, then the re-id and clustering
     demos. The full metrics are in `dvc metrics show` and results/report.html."""
-    from geoloc.viz.summary import summary_text
+    from geoloc.report.summary import summary_text
 
     folder = Path(results)
     if not folder.is_dir():

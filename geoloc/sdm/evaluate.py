@@ -4,7 +4,7 @@ Protocol, per dataset (one taxon group):
 1. Species with fewer than `min_presences` records are skipped (and counted).
 2. Each remaining species is modelled from its records (presences) against a target-group
    background of `background` records of the other species (geoloc.sdm.background).
-3. Points are split into `folds` folds by spatial blocks of `block_km` (geoloc.sdm.blocks). For
+3. Points are split into `folds` folds by spatial blocks of `block_km` (geoloc.geometry). For
    each fold one batched learner fits every species on the other folds; its predictions on the
    held-out blocks are pooled over folds, and the species' AUC is that of the pooled out-of-fold
    presences vs its out-of-fold background.
@@ -22,8 +22,8 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from geoloc.errors import GeolocError
+from geoloc.geometry import block_ids, spatial_folds
 from geoloc.sdm.background import target_group_background
-from geoloc.sdm.blocks import block_ids, spatial_folds
 from geoloc.sdm.covariates import CovariateCache
 from geoloc.sdm.learners import get_learner
 from geoloc.sdm.stats import paired_difference, summarize

@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-EARTH_RADIUS_KM = 6371.0088
-
-
-def great_circle_km(lat1, lon1, lat2, lon2) -> torch.Tensor:
-    """Haversine distance in km between degree coordinates (broadcasting tensors)."""
-    p1, p2 = torch.deg2rad(lat1), torch.deg2rad(lat2)
-    dlat, dlon = p2 - p1, torch.deg2rad(lon2 - lon1)
-    h = torch.sin(dlat / 2) ** 2 + torch.cos(p1) * torch.cos(p2) * torch.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * torch.asin(h.clamp(0, 1).sqrt())
+from geoloc.geometry import great_circle_km
 
 
 @torch.no_grad()

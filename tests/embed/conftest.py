@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from embed_fixtures import save_tiny_timm
+
+from tests.embed.embed_fixtures import save_tiny_timm
 
 
 @pytest.fixture(scope="session")

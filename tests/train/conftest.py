@@ -1,5 +1,6 @@
 import pytest
-from train_fixtures import synthetic_observations
+
+from tests.train.train_fixtures import synthetic_observations
 
 
 @pytest.fixture

@@ -1,0 +1,240 @@
+"""Covariate sets of the DISDAT benchmark: environment, location embeddings, and both.
+
+A set name is `env`, an embedding (`coords`, `sh`, `rff`, `geoclip`, `trained`),
+`env+<embedding>` (the embedding reduced to `pcs` principal components, appended to env), or
+`env+effort:<embedding>` (env plus one sampling-effort covariate: a model of where the species'
+group was recorded, on the embedding alone, held constant when predicting).
+`trained` is a location encoder trained contrastively on the region's own training points with
+the environment vector as the paired modality: the same trainer as for images, so its embedding
+is a smooth map of location to environment that the SDM can use beside the raw env values.
+
+Regions are a few degrees across, far smaller than the globe the encodings were designed for.
+The untrained and trained encodings therefore see coordinates in a *region frame*: the region's
+training extent, centred and scaled isotropically to span FRAME_SPAN_DEG degrees, so an
+encoding's frequencies mean the same thing relative to every region (one rule, no per-region
+tuning). GeoCLIP is pretrained on real coordinates and always gets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from geoloc.bench.disdat.data import EnvTransform, Region
+from geoloc.errors import GeolocError
+
+EMBEDDINGS = ("coords", "sh", "rff", "geoclip", "trained")
+FRAME_SPAN_DEG = 90.0
+
+
+@dataclass
+class CovariateConfig:
+    """One configuration for every region (the benchmark's only knobs)."""
+
+    pcs: int = 8  # principal components kept of an embedding in `env+<embedding>`
+    seed: int = 0
+    # the region-trained encoder (params.yaml `model:` / `train:` keys of geoloc.params)
+    model: dict = field(
+        default_factory=lambda: {
+            "pe": "rff",
+            "rff_sigmas": [8.0, 16.0, 32.0],
+            "rff_features": 64,
+            "net": "resmlp",
+            "hidden": 128,
+            "layers": 2,
+            "dim": 32,
+        }
+    )
+    train: dict = field(
+        default_factory=lambda: {
+            "epochs": 12,
+            "batch_size": 512,
+            "lr": 2e-3,
+            "temperature": 0.1,
+            "mask_same_species": False,
+            "val_fraction": 0.1,
+        }
+    )
+    effort_c: float = 0.05  # inverse L2 strength of the effort model (a smooth surface)
+    sh_degrees: int = 10
+    rff: dict = field(default_factory=lambda: {"sigmas": (8.0, 16.0, 32.0), "features": 64})
+
+
+@dataclass(frozen=True)
+class CovariateSet:
+    """A parsed set name: env block, embedding, and whether the embedding models effort."""
+
+    with_env: bool
+    embedding: str | None
+    effort: bool = False
+
+
+def parse_set(name: str) -> CovariateSet:
+    """`env`, `rff`, `env+rff` or `env+effort:rff` -> CovariateSet."""
+    parts = name.split("+")
+    with_env = parts[0] == "env"
+    rest = parts[1:] if with_env else parts
+    embedding = rest[0] if len(rest) == 1 else None
+    effort = with_env and embedding is not None and embedding.startswith("effort:")
+    if effort:
+        embedding = embedding.removeprefix("effort:")
+    if len(rest) > 1 or (rest and embedding not in EMBEDDINGS) or (not with_env and not rest):
+        raise GeolocError(
+            f"unknown covariate set {name!r}; use env, one of {', '.join(EMBEDDINGS)}, "
+            "env+<one of those> or env+effort:<one of those>"
+        )
+    return CovariateSet(with_env, embedding, effort)
+
+
+class RegionFrame:
+    """Maps a region's coordinates to a frame centred on (0, 0) spanning FRAME_SPAN_DEG degrees."""
+
+    def __init__(self, lat: np.ndarray, lon: np.ndarray):
+        self.lat0 = float((lat.min() + lat.max()) / 2)
+        self.lon0 = float((lon.min() + lon.max()) / 2)
+        self.coslat = float(np.cos(np.deg2rad(self.lat0)))
+        extent = max(np.ptp(lat), np.ptp(lon) * self.coslat, 1e-6)
+        self.scale = FRAME_SPAN_DEG / extent
+
+    def __call__(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # points outside the training extent (test sites) may fall a little outside the span
+        y = np.clip((lat - self.lat0) * self.scale, -89.0, 89.0)
+        x = np.clip((lon - self.lon0) * self.coslat * self.scale, -179.0, 179.0)
+        return y, x
+
+
+def coords_features(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """lon, lat, their squares and product (the reference's trend surface)."""
+    return np.column_stack([lon, lat, lon**2, lat**2, lon * lat]).astype(np.float64)
+
+
+def _positional(name: str, options: dict, lat, lon) -> np.ndarray:
+    import torch
+
+    from geoloc.encoders.positional import build_encoding
+
+    encoding = build_encoding(name, **options)
+    with torch.no_grad():
+        out = encoding(torch.as_tensor(lat, dtype=torch.float32), torch.as_tensor(lon))
+    return out.float().numpy()
+
+
+class RegionCovariates:
+    """Builds and caches every covariate block of one region, for training points (presence
+    records followed by background points) and test sites."""
+
+    def __init__(self, region: Region, config: CovariateConfig, device: str = "cpu"):
+        self.region = region
+        self.config = config
+        self.device = device
+        self.train_points = pd.concat([region.po, region.bg], ignore_index=True)
+        self.n_train = len(self.train_points)
+        self.env_linear = EnvTransform(region.env_columns, region.categorical_columns)
+        self.env_linear.fit(self.train_points)
+        self.env_quadratic = EnvTransform(
+            region.env_columns, region.categorical_columns, quadratic=True
+        ).fit(self.train_points)
+        lat = np.r_[self.train_points["lat"].to_numpy(), region.pa["lat"].to_numpy()]
+        lon = np.r_[self.train_points["lon"].to_numpy(), region.pa["lon"].to_numpy()]
+        self.lat, self.lon = lat.astype(np.float64), lon.astype(np.float64)
+        self.frame = RegionFrame(self.lat[: self.n_train], self.lon[: self.n_train])
+        self.training = {}  # metrics of the region-trained encoder
+        self._cache: dict[str, np.ndarray] = {}
+
+    def env(self, quadratic: bool) -> np.ndarray:
+        key = f"env:{quadratic}"
+        if key not in self._cache:
+            transform = self.env_quadratic if quadratic else self.env_linear
+            self._cache[key] = np.concatenate(
+                [transform.transform(self.train_points), transform.transform(self.region.pa)]
+            )
+        return self._cache[key]
+
+    def embedding(self, name: str) -> np.ndarray:
+        """The raw embedding of every point (training rows first, then test sites)."""
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def _compute(self, name: str) -> np.ndarray:
+        if name == "coords":
+            return coords_features(self.lat, self.lon)
+        if name == "geoclip":
+            from geoloc.encoders.geoclip import geoclip_features
+
+            return geoclip_features(self.lat, self.lon)
+        flat, flon = self.frame(self.lat, self.lon)
+        if name == "sh":
+            return _positional("sh", {"degrees": self.config.sh_degrees}, flat, flon)
+        if name == "rff":
+            options = {**self.config.rff, "seed": self.config.seed}
+            return _positional("rff", options, flat, flon)
+        if name == "trained":
+            return self._trained(flat, flon)
+        raise GeolocError(f"unknown embedding {name!r}; known: {', '.join(EMBEDDINGS)}")
+
+    def _trained(self, flat: np.ndarray, flon: np.ndarray) -> np.ndarray:
+        from geoloc.train.trainer import train_location_encoder
+
+        n = self.n_train
+        result = train_location_encoder(
+            flat[:n],
+            flon[:n],
+            self.env(quadratic=False)[:n],
+            self.config.model,
+            {**self.config.train, "seed": self.config.seed},
+            device=self.device,
+        )
+        self.training = result.metrics
+        return result.encoder.encode(flat, flon)
+
+    def design(self, name: str, quadratic_env: bool, group: str) -> tuple[np.ndarray, list[int]]:
+        """The (n_train + n_sites, D) matrix of covariate set `name` for the species of `group`,
+        and the columns a learner must hold constant when it predicts (the effort covariate)."""
+        spec = parse_set(name)
+        blocks = [self.env(quadratic_env)] if spec.with_env else []
+        if spec.effort:
+            blocks.append(self.effort(spec.embedding, group)[:, None])
+        elif spec.embedding is not None:
+            values = self.embedding(spec.embedding)
+            if spec.with_env and values.shape[1] > self.config.pcs:
+                values = self._principal_components(spec.embedding, values)
+            blocks.append(values)
+        X = np.concatenate(blocks, axis=1).astype(np.float32)
+        return X, [X.shape[1] - 1] if spec.effort else []
+
+    def effort(self, embedding: str, group: str) -> np.ndarray:
+        """Sampling effort of `group` at every point: the logit of a model that tells the group's
+        presence records (all its species) from background points by location alone.
+
+        Presence records pile up where people look (roads, towns, reserves); the test surveys do
+        not. Fitted beside env and held constant at prediction, this covariate soaks up that
+        observer bias so the env terms describe the species (Warton et al. 2013, PLoS ONE
+        8:e79168, model-based control of observer bias).
+        """
+        key = f"effort:{embedding}:{group}"
+        if key not in self._cache:
+            from geoloc.sdm.learners import get_learner
+
+            values = self.embedding(embedding)
+            n_po = len(self.region.po)
+            records = (self.region.po["group"].astype(str) == group).to_numpy()
+            rows = np.r_[np.flatnonzero(records), np.arange(n_po, self.n_train)]
+            labels = np.r_[np.ones(records.sum()), np.zeros(self.n_train - n_po)]
+            model = get_learner("logistic", C=self.config.effort_c, device=self.device)
+            model.fit(values[rows], labels)
+            self._cache[key] = model.decision_function(values)
+        return self._cache[key]
+
+    def _principal_components(self, name: str, values: np.ndarray) -> np.ndarray:
+        key = f"pca:{name}"
+        if key not in self._cache:
+            # fitted on the training points only: the test sites never shape the covariates
+            pca = PCA(n_components=self.config.pcs, random_state=self.config.seed).fit(
+                values[: self.n_train]
+            )
+            self._cache[key] = pca.transform(values)
+        return self._cache[key]

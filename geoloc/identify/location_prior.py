@@ -1,0 +1,118 @@
+"""p(species | location) from the trained location encoder, used as a prior for identification.
+
+A linear species head sits on the frozen encoder's features and is trained on presence-only
+records with SINR's "assume negative" full loss (Cole et al., "Spatial Implicit Neural
+Representations for Global-Scale Species Mapping", ICML 2023): at each observed location the
+observed species is pushed up (weighted by `pos_weight`) and every other species down, and at a
+random background location every species is pushed down. Its sigmoid outputs are presence
+probabilities, fused with image probabilities as p(y | image, loc) ∝ p(y | image) * p(present |
+loc) (Mac Aodha et al., "Presence-Only Geographical Priors for Fine-Grained Image
+Classification", ICCV 2019).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from geoloc.identify.classifier import single_thread
+
+
+def random_background(
+    lat: np.ndarray, lon: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`n` locations uniform by area inside the bounding box of the observations."""
+    s0, s1 = np.sin(np.radians([lat.min(), lat.max()]))
+    bg_lat = np.degrees(np.arcsin(rng.uniform(s0, s1, n)))
+    bg_lon = rng.uniform(lon.min(), lon.max(), n)
+    return bg_lat, bg_lon
+
+
+@dataclass
+class PriorConfig:
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    pos_weight: float | None = None  # None: the number of species
+    background_per_presence: int = 4
+    seed: int = 0
+
+
+def assume_negative_full_loss(
+    logits_at_obs: torch.Tensor, targets: torch.Tensor, logits_at_bg: torch.Tensor, pos_weight
+) -> torch.Tensor:
+    """SINR `an_full`: mean over the batch of the summed per-species terms, divided by #species."""
+    positive = F.one_hot(targets, logits_at_obs.shape[1]).bool()
+    log_p = F.logsigmoid(logits_at_obs)
+    log_not_p = F.logsigmoid(-logits_at_obs)
+    at_obs = torch.where(positive, pos_weight * log_p, log_not_p)
+    at_bg = F.logsigmoid(-logits_at_bg)
+    return -(at_obs.sum(dim=1) + at_bg.sum(dim=1)).mean() / logits_at_obs.shape[1]
+
+
+class LocationPrior:
+    """Species presence head on a frozen location encoder (anything with `.encode(lat, lon)`)."""
+
+    def __init__(self, encoder, n_species: int, config: PriorConfig | None = None):
+        self.encoder = encoder
+        self.n_species = n_species
+        self.config = config or PriorConfig()
+        self.head: nn.Linear | None = None
+
+    def _features(self, lat, lon) -> torch.Tensor:
+        feats = self.encoder.encode(np.asarray(lat, np.float64), np.asarray(lon, np.float64))
+        return torch.as_tensor(np.asarray(feats), dtype=torch.float32)
+
+    def fit(self, lat: np.ndarray, lon: np.ndarray, y: np.ndarray):
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        obs = self._features(lat, lon)
+        bg = self._features(
+            *random_background(lat, lon, len(lat) * cfg.background_per_presence, rng)
+        )
+        targets = torch.as_tensor(y, dtype=torch.long)
+        pos_weight = float(cfg.pos_weight or self.n_species)
+        self.head = nn.Linear(obs.shape[1], self.n_species)
+        optim = torch.optim.Adam(self.head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        with single_thread():
+            for _ in range(cfg.epochs):
+                order = torch.randperm(len(obs), generator=generator)
+                for start in range(0, len(order), cfg.batch_size):
+                    batch = order[start : start + cfg.batch_size]
+                    bg_batch = torch.randint(len(bg), (len(batch),), generator=generator)
+                    loss = assume_negative_full_loss(
+                        self.head(obs[batch]), targets[batch], self.head(bg[bg_batch]), pos_weight
+                    )
+                    optim.zero_grad()
+                    loss.backward()
+                    optim.step()
+        return self
+
+    @torch.no_grad()
+    def presence(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """(N, S) presence probabilities in [0, 1]."""
+        return torch.sigmoid(self.head(self._features(lat, lon))).numpy()
+
+    def state(self) -> dict:
+        return {"n_species": self.n_species, "state_dict": self.head.state_dict()}
+
+    @classmethod
+    def from_state(cls, state: dict, encoder) -> LocationPrior:
+        prior = cls(encoder, state["n_species"])
+        weight = state["state_dict"]["weight"]
+        prior.head = nn.Linear(weight.shape[1], weight.shape[0])
+        prior.head.load_state_dict(state["state_dict"])
+        return prior
+
+
+def fuse(image_proba: np.ndarray, presence: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """p(y | image, loc) ∝ p(y | image) * p(present | loc), renormalised over the same classes."""
+    joint = image_proba * np.maximum(presence, floor)
+    return joint / joint.sum(axis=1, keepdims=True)

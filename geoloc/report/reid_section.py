@@ -1,0 +1,121 @@
+"""Report section for re-identification (results/reid) and discovery by clustering with
+few-shot evaluation (results/cluster): metric tables, per-round refinement curves, and the
+published reference numbers the demos echo."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from geoloc.report.html import figure_html, note_html, section_html, table_html
+
+ROUND_KEY = re.compile(r"^r(\d+)_(.+)$")
+SHOT_KEY = re.compile(r"^(\w+?)_(\d+)shot_(acc|ci95)$")
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def reid_table(m: dict) -> pd.DataFrame:
+    """Backbone against the grey-pixel floor, plus CMC ranks and split sizes."""
+    rows = [
+        {"features": "backbone", "k-NN acc": m["acc"], "mAP": m["map"]},
+        {
+            "features": "grey pixels (floor)",
+            "k-NN acc": m.get("acc_pixels"),
+            "mAP": m.get("map_pixels"),
+        },
+    ]
+    table = pd.DataFrame(rows)
+    for key in sorted(k for k in m if re.fullmatch(r"top\d+", k)):
+        table[key] = [m[key], float("nan")]
+    return table
+
+
+def rounds_table(m: dict) -> pd.DataFrame:
+    rounds: dict[int, dict] = {}
+    for key, value in m.items():
+        match = ROUND_KEY.match(key)
+        if match:
+            rounds.setdefault(int(match[1]), {"round": int(match[1])})[match[2]] = value
+    return pd.DataFrame([rounds[r] for r in sorted(rounds)])
+
+
+def fewshot_table(m: dict) -> pd.DataFrame:
+    cells: dict[tuple[str, int], dict] = {}
+    for key, value in m.items():
+        match = SHOT_KEY.match(key)
+        if match:
+            cell = cells.setdefault((match[1], int(match[2])), {})
+            cell[match[3]] = value
+    rows = [
+        {"method": method, "shots": shots, "accuracy": c.get("acc"), "95% CI ±": c.get("ci95")}
+        for (method, shots), c in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0]))
+    ]
+    return pd.DataFrame(rows)
+
+
+def rounds_figure(table: pd.DataFrame):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for column in ("ari", "nmi", "unclustered"):
+        if column in table:
+            fig.add_trace(
+                go.Scatter(
+                    x=table["round"],
+                    y=table[column],
+                    mode="lines+markers",
+                    name=column.upper() if column != "unclustered" else column,
+                )
+            )
+    fig.update_layout(
+        title="Pseudo-label refinement: clustering quality per round",
+        xaxis_title="round (0 = plain HDBSCAN)",
+        xaxis_dtick=1,
+        yaxis_range=[0, 1.02],
+        height=350,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return fig
+
+
+def reid_section(results_dir: Path, params) -> str | None:
+    """HTML for results/reid and results/cluster; None when neither has run."""
+    reid = _load(Path(results_dir) / "reid" / "metrics.json")
+    clus = _load(Path(results_dir) / "cluster" / "metrics.json")
+    if reid is None and clus is None:
+        return None
+    parts = []
+    if reid is not None:
+        parts += [
+            "<h3>Re-identification (synthetic individuals)</h3>",
+            note_html(
+                f"{reid['n_identities']} individuals of one spotted species; closed-set split with "
+                f"every identity in gallery ({reid['n_gallery']}) and query ({reid['n_query']}); "
+                f"cosine {reid['k']}-NN. Reference: MegaDescriptor-L-384 averages 79.3% "
+                "(median 86.9%) 1-NN accuracy over 29 real wildlife datasets."
+            ),
+            table_html(reid_table(reid)),
+        ]
+    if clus is not None:
+        rounds = rounds_table(clus)
+        parts += [
+            "<h3>Discovery of bird-call types (synthetic ROIs)</h3>",
+            note_html(
+                "Mel-spectrogram images of 48 kHz, 3 s ROIs embedded by an image backbone, "
+                "HDBSCAN, then pseudo-label refinement. ARI/NMI on clustered points. Reference: "
+                "the Darksound thesis reports NMI 0.868 and ARI 0.684 on 21 real species."
+            ),
+            table_html(rounds),
+        ]
+        if len(rounds) > 1:
+            parts.append(figure_html(rounds_figure(rounds)))
+        shots = fewshot_table(clus)
+        if len(shots):
+            parts += ["<h4>Few-shot accuracy (mean over episodes)</h4>", table_html(shots)]
+    return section_html("Re-identification and discovery", *parts, anchor="reid")

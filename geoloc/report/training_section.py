@@ -1,0 +1,68 @@
+"""Report figure of the training curves that dvclive wrote for the `train` stage
+(results/train/live/plots/metrics/**/*.tsv: columns timestamp, step, <metric>)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from geoloc.report.html import figure_html, note_html, section_html
+from geoloc.report.sdm_section import PALETTE
+
+
+def load_curves(results_dir: Path) -> dict[str, pd.DataFrame]:
+    """Metric name (path under metrics/, e.g. `train/loss`) -> (step, value) table."""
+    metrics_dir = Path(results_dir) / "train" / "live" / "plots" / "metrics"
+    curves: dict[str, pd.DataFrame] = {}
+    for tsv in sorted(metrics_dir.glob("**/*.tsv")):
+        table = pd.read_csv(tsv, sep="\t")
+        value = [c for c in table.columns if c not in ("timestamp", "step")]
+        if "step" not in table or len(value) != 1 or table.empty:
+            continue
+        name = tsv.relative_to(metrics_dir).with_suffix("").as_posix()
+        curves[name] = table[["step", value[0]]].rename(columns={value[0]: "value"})
+    return curves
+
+
+def training_curves_figure(curves: dict[str, pd.DataFrame]) -> go.Figure:
+    """One panel per metric."""
+    names = sorted(curves)
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, vertical_spacing=0.12)
+    for j, name in enumerate(names):
+        fig.add_trace(
+            go.Scatter(
+                x=curves[name]["step"],
+                y=curves[name]["value"],
+                mode="lines+markers",
+                marker={"size": 4},
+                line={"color": PALETTE[0]},
+                name=name,
+                showlegend=False,
+            ),
+            row=j // cols + 1,
+            col=j % cols + 1,
+        )
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=300 * rows, margin={"t": 40})
+    return fig
+
+
+def training_section(results_dir: Path, params) -> str | None:
+    """Training curves of the location encoder; None before any training ran."""
+    curves = load_curves(Path(results_dir))
+    if not curves:
+        return None
+    return section_html(
+        "Training curves",
+        note_html(
+            "Contrastive training of the location encoder on every dataset's records, per "
+            "epoch (dvclive logs)."
+        ),
+        figure_html(training_curves_figure(curves)),
+        anchor="training",
+    )

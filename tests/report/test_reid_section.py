@@ -1,0 +1,57 @@
+"""The re-id / discovery report section reads both metrics files and skips when both are absent."""
+
+import json
+
+from geoloc.report.reid_section import fewshot_table, reid_section, rounds_table
+
+CLUSTER = {
+    "ari": 0.8,
+    "nmi": 0.9,
+    "unclustered": 0.0,
+    "r0_ari": 0.7,
+    "r0_nmi": 0.85,
+    "r0_unclustered": 0.1,
+    "r0_n_clusters": 5,
+    "r1_ari": 0.8,
+    "r1_nmi": 0.9,
+    "r1_unclustered": 0.0,
+    "r1_n_clusters": 6,
+    "prototypical_1shot_acc": 0.8,
+    "prototypical_1shot_ci95": 0.02,
+    "matching_5shot_acc": 0.9,
+    "matching_5shot_ci95": 0.01,
+}
+REID = {
+    "acc": 0.5,
+    "map": 0.3,
+    "top1": 0.5,
+    "top5": 0.7,
+    "k": 1,
+    "n_identities": 4,
+    "n_gallery": 12,
+    "n_query": 4,
+    "acc_pixels": 0.2,
+    "map_pixels": 0.1,
+}
+
+
+def test_tables_parse_flat_keys():
+    rounds = rounds_table(CLUSTER)
+    assert list(rounds["round"]) == [0, 1] and list(rounds["ari"]) == [0.7, 0.8]
+    shots = fewshot_table(CLUSTER)
+    assert list(zip(shots["method"], shots["shots"], strict=True)) == [
+        ("prototypical", 1),
+        ("matching", 5),
+    ]
+
+
+def test_section_from_results(tmp_path):
+    assert reid_section(tmp_path, None) is None
+    (tmp_path / "cluster").mkdir()
+    (tmp_path / "cluster" / "metrics.json").write_text(json.dumps(CLUSTER))
+    html = reid_section(tmp_path, None)
+    assert "Discovery of bird-call types" in html and "Re-identification (synthetic" not in html
+    (tmp_path / "reid").mkdir()
+    (tmp_path / "reid" / "metrics.json").write_text(json.dumps(REID))
+    html = reid_section(tmp_path, None)
+    assert "grey pixels (floor)" in html and "0.500" in html and "plotly" in html.lower()

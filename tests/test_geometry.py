@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from geoloc.geometry import assign_folds, block_ids, spatial_folds
+
+
+def _points(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(42, 51, n), rng.uniform(-5, 8, n)
+
+
+def test_every_block_lies_in_exactly_one_fold():
+    lat, lon = _points()
+    blocks = block_ids(lat, lon, 50.0)
+    folds = spatial_folds(lat, lon, 50.0, 5, seed=3)
+    for block in np.unique(blocks):
+        assert len(np.unique(folds[blocks == block])) == 1
+    assert set(folds) == set(range(5))
+
+
+def test_no_training_point_is_near_a_test_point_from_another_block():
+    """Points of different folds are in different blocks: the closest pair across folds is
+    never within the same block cell (checked against the block ids directly)."""
+    lat, lon = _points(800)
+    blocks = block_ids(lat, lon, 100.0)
+    folds = spatial_folds(lat, lon, 100.0, 4, seed=0)
+    for k in range(4):
+        assert not set(blocks[folds == k]) & set(blocks[folds != k])
+
+
+def test_blocks_have_the_requested_size():
+    # Two points 30 km apart north-south share a 50 km block only if no boundary lies between;
+    # points 120 km apart never do.
+    lat = np.array([46.0, 46.0 + 120 / 111.2])
+    lon = np.array([2.0, 2.0])
+    ids = block_ids(lat, lon, 50.0)
+    assert ids[0] != ids[1]
+    assert len(np.unique(block_ids(lat, lon, 1000.0))) == 1
+
+
+def test_folds_are_balanced_and_seeded():
+    lat, lon = _points()
+    folds = spatial_folds(lat, lon, 25.0, 5, seed=1)
+    counts = np.bincount(folds, minlength=5)
+    assert counts.min() > 0.8 * counts.max()
+    np.testing.assert_array_equal(folds, spatial_folds(lat, lon, 25.0, 5, seed=1))
+    assert not np.array_equal(folds, spatial_folds(lat, lon, 25.0, 5, seed=2))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        block_ids(np.zeros(2), np.zeros(2), 0)
+    with pytest.raises(ValueError):
+        assign_folds(np.zeros(3, dtype=np.int64), 1)
