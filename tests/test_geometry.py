@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from geoloc.geometry import assign_folds, block_ids, spatial_folds
+from geoloc.errors import GeolocError
+from geoloc.geometry import (
+    KM_PER_DEGREE,
+    assign_folds,
+    block_ids,
+    great_circle_km,
+    spatial_block_split,
+    spatial_folds,
+)
 
 
 def _points(n=3000, seed=0):
@@ -52,3 +60,40 @@ def test_bad_arguments():
         block_ids(np.zeros(2), np.zeros(2), 0)
     with pytest.raises(ValueError):
         assign_folds(np.zeros(3, dtype=np.int64), 1)
+
+
+def test_blocks_are_whole_and_share_is_close():
+    rng = np.random.default_rng(0)
+    lat, lon = rng.uniform(42, 51, 3000), rng.uniform(-5, 8, 3000)
+    val = spatial_block_split(lat, lon, 0.2, 50.0, seed=0)
+    ids = block_ids(lat, lon, 50.0)
+    assert not set(ids[val]) & set(ids[~val])
+    assert 0.17 < val.mean() < 0.25
+    np.testing.assert_array_equal(val, spatial_block_split(lat, lon, 0.2, 50.0, seed=0))
+    assert not np.array_equal(val, spatial_block_split(lat, lon, 0.2, 50.0, seed=1))
+
+
+def test_blocks_are_about_block_km_wide_at_any_latitude():
+    for lat0 in (0.0, 60.0):
+        lat = np.full(200, lat0 + 0.01)
+        lon = np.linspace(0, 10, 200)
+        n_blocks = len(np.unique(block_ids(lat, lon, 100.0)))
+        km = 10 * KM_PER_DEGREE * np.cos(np.deg2rad(lat0))
+        assert abs(n_blocks - km / 100) <= 2
+
+
+def test_one_block_cannot_be_split():
+    with pytest.raises(GeolocError, match="lower train.val_block_km"):
+        spatial_block_split(np.array([45.0, 45.01]), np.array([2.0, 2.01]), 0.2, 50.0, 0)
+
+
+def test_great_circle_matches_known_distances_for_numpy_and_torch():
+    import torch
+
+    # Paris - Marseille ~ 661 km; a quarter meridian = pi/2 R.
+    paris, marseille = (48.8566, 2.3522), (43.2965, 5.3698)
+    km = great_circle_km(np.float64(paris[0]), paris[1], marseille[0], marseille[1])
+    assert abs(km - 661) < 2
+    quarter = great_circle_km(torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([90.0]), 0.0)
+    assert isinstance(quarter, torch.Tensor)
+    assert abs(float(quarter) - KM_PER_DEGREE * 90) < 0.01

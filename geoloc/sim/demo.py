@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from geoloc.geometry import KM_PER_DEGREE
 from geoloc.io import atomic_path
 from geoloc.params import DemoParams
 from geoloc.sim import archive, environment, photos
@@ -96,8 +97,8 @@ def _sites(sp: VirtualSpecies, pool: tuple, rng) -> tuple[np.ndarray, np.ndarray
     weight = suit**2 * np.where(suit >= 0.5, 1.0, 0.02)
     pick = rng.choice(lat.size, size=sp.n_obs, p=weight / weight.sum())
     jitter_km = rng.normal(0.0, 0.3, (2, sp.n_obs))
-    new_lat = lat[pick] + jitter_km[0] / environment.KM_PER_DEG
-    new_lon = lon[pick] + jitter_km[1] / (environment.KM_PER_DEG * np.cos(np.radians(lat[pick])))
+    new_lat = lat[pick] + jitter_km[0] / KM_PER_DEGREE
+    new_lon = lon[pick] + jitter_km[1] / (KM_PER_DEGREE * np.cos(np.radians(lat[pick])))
     inside = environment.in_france(new_lat, new_lon)
     return np.where(inside, new_lat, lat[pick]), np.where(inside, new_lon, lon[pick])
 

@@ -13,6 +13,8 @@ from functools import cache
 
 import numpy as np
 
+from geoloc.geometry import KM_PER_DEGREE
+
 # Mainland outline, clockwise from Dunkirk; True marks a vertex whose edge to the next vertex is
 # sea coast (Channel, Atlantic or Mediterranean), False a land border.
 _MAINLAND: list[tuple[float, float, bool]] = [
@@ -96,7 +98,6 @@ _RANGES: list[tuple[list[tuple[float, float]], float, float]] = [
     ([(42.8, 9.1), (41.9, 9.1)], 1700.0, 22.0),  # Corsica
 ]
 
-KM_PER_DEG = 111.32
 ENV_NAMES = ("temperature", "rainfall", "elevation", "coast_km", "mediterranean")
 
 
@@ -122,7 +123,7 @@ def in_france(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 def _xy_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Local equirectangular projection (km) centred on France; good to ~1% over the country."""
-    return (lon - 2.5) * KM_PER_DEG * np.cos(np.radians(46.5)), (lat - 46.5) * KM_PER_DEG
+    return (lon - 2.5) * KM_PER_DEGREE * np.cos(np.radians(46.5)), (lat - 46.5) * KM_PER_DEGREE
 
 
 def _distance_to_segments(lat, lon, segments: np.ndarray) -> np.ndarray:
@@ -184,10 +185,10 @@ def environment(lat, lon) -> dict[str, np.ndarray]:
 
 def france_grid(spacing_km: float) -> tuple[np.ndarray, np.ndarray]:
     """Centres of a roughly equal-area grid (rows every `spacing_km`) inside France."""
-    lats = np.arange(41.3, 51.2, spacing_km / KM_PER_DEG)
+    lats = np.arange(41.3, 51.2, spacing_km / KM_PER_DEGREE)
     all_lat, all_lon = [], []
     for la in lats:
-        step = spacing_km / (KM_PER_DEG * np.cos(np.radians(la)))
+        step = spacing_km / (KM_PER_DEGREE * np.cos(np.radians(la)))
         lons = np.arange(-5.2, 9.7, step)
         all_lat.append(np.full(lons.shape, la))
         all_lon.append(lons)
@@ -225,13 +226,13 @@ def sample_in_france(rng: np.random.Generator, n: int, city_share: float = 0.65)
         spread_km = rng.uniform(5.0, 20.0, m)
         lat = np.where(
             near_city,
-            c_lat[city] + rng.normal(0, 1, m) * spread_km / KM_PER_DEG,
+            c_lat[city] + rng.normal(0, 1, m) * spread_km / KM_PER_DEGREE,
             rng.uniform(41.3, 51.1, m),
         )
         lon = np.where(
             near_city,
             c_lon[city]
-            + rng.normal(0, 1, m) * spread_km / (KM_PER_DEG * np.cos(np.radians(c_lat[city]))),
+            + rng.normal(0, 1, m) * spread_km / (KM_PER_DEGREE * np.cos(np.radians(c_lat[city]))),
             rng.uniform(-5.2, 9.6, m),
         )
         keep = in_france(lat, lon)

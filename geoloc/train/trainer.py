@@ -29,12 +29,12 @@ from geoloc.encoders.location_encoder import (
     model_config,
 )
 from geoloc.errors import GeolocError
+from geoloc.geometry import KM_PER_DEGREE, spatial_block_split
 from geoloc.io import atomic_path
 from geoloc.runtime import resolve_device, seed_everything
 from geoloc.train import distributed
 from geoloc.train.loss import ContrastiveLoss
 from geoloc.train.retrieval import retrieval_metrics
-from geoloc.train.split import KM_PER_DEGREE, spatial_block_split
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "last.pt"

@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from geoloc.embed.store import read_embeddings
 from geoloc.encoders.location_encoder import load_location_encoder
 from geoloc.errors import GeolocError
+from geoloc.geometry import spatial_block_split
 from geoloc.params import ModelParams, TrainParams
 from geoloc.train.retrieval import retrieval_metrics
 from geoloc.train.run import train_from_embeddings
-from geoloc.train.split import spatial_block_split
 from geoloc.train.trainer import train_location_encoder
 from tests.train.train_fixtures import synthetic_observations
 
@@ -82,7 +82,8 @@ def test_select_best_keeps_the_epoch_of_lowest_validation_loss(observations):
     lat, lon, feat, sp = observations
     feat = np.random.default_rng(1).permutation(feat)  # images unrelated to places: overfits
     params = TRAIN.model_copy(update={"epochs": 8, "select_best": True})
-    result = train_location_encoder(lat, lon, feat, MODEL, params, species_key=sp)
+    model = MODEL.model_copy(update={"legendre": 10})  # finer features: validation loss turns up
+    result = train_location_encoder(lat, lon, feat, model, params, species_key=sp)
     losses = [row["val_loss"] for row in result.history]
     best = int(np.argmin(losses))
     assert best < params.epochs  # the last epoch is not the best one
@@ -98,7 +99,7 @@ def test_select_best_keeps_the_epoch_of_lowest_validation_loss(observations):
     )
     assert scores["top10"] == result.history[best]["val_top10"]
     last = train_location_encoder(
-        lat, lon, feat, MODEL, params.model_copy(update={"select_best": False}), species_key=sp
+        lat, lon, feat, model, params.model_copy(update={"select_best": False}), species_key=sp
     )
     assert last.metrics["best_epoch"] == params.epochs and last.history == result.history
 
