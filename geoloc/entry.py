@@ -72,12 +72,14 @@ def stage_command(per_dataset: bool = False):
     """Decorator for `stages/<name>.py`: parse `--params` (and `--dataset`), load and validate,
     call the body as fn(params, layout[, dataset]); user errors exit 1 with one message."""
     from geoloc.layout import Layout
+    from geoloc.runtime import die_with_parent
 
     def decorate(fn):
         @click.command()
         @click.option("--params", "params_path", default="params.yaml", show_default=True)
         @exit_on_user_error
         def main(params_path, **kwargs):
+            die_with_parent()
             params = load_params(params_path)
             if per_dataset:
                 kwargs["dataset"] = params.check_dataset(kwargs["dataset"])

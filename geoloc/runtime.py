@@ -7,9 +7,12 @@ Every step takes its device from `runtime.device` and its thread budget from her
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
 import os
 import random
+import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -85,6 +88,18 @@ def decode_share_threads(requested: int, world_size: int = 1) -> int:
     if requested:
         return requested
     return max(1, (os.cpu_count() or 1) // world_size - 1)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies, so a killed `dvc repro`
+    never leaves its stage running on, re-parented to PID 1 (a no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @dataclass(frozen=True)
