@@ -22,7 +22,8 @@ from geoloc.encoders.location_encoder import build_location_encoder  # noqa: E40
 from geoloc.params import ModelParams, TrainParams  # noqa: E402
 from geoloc.runtime import resolve_device  # noqa: E402
 from geoloc.train.loss import ContrastiveLoss  # noqa: E402
-from geoloc.train.trainer import ContrastiveModel, train_location_encoder  # noqa: E402
+from geoloc.train.contrastive import ContrastiveModel  # noqa: E402
+from geoloc.train.trainer import train_location_encoder  # noqa: E402
 
 
 def observations(n: int, dim: int, seed: int = 0):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -29,9 +28,10 @@ from geoloc.encoders.location_encoder import (
     model_config,
 )
 from geoloc.errors import GeolocError
-from geoloc.geometry import KM_PER_DEGREE, spatial_block_split
+from geoloc.geometry import spatial_block_split
 from geoloc.io import atomic_path
 from geoloc.runtime import DistContext, distributed, resolve_device, seed_everything, torch_threads
+from geoloc.train.contrastive import ContrastiveModel, LocationQueue, jitter
 from geoloc.train.distributed import gather
 from geoloc.train.loss import ContrastiveLoss
 from geoloc.train.retrieval import retrieval_metrics
@@ -47,67 +47,6 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)  # one dict per epoch (epoch 0: untrained)
     metrics: dict = field(default_factory=dict)  # final flat metrics (metrics.json)
     timing: dict = field(default_factory=dict)  # steps run and seconds spent in the step loop
-
-
-class ContrastiveModel(nn.Module):
-    """Location encoder + linear projection of the paired features + the loss (and its T)."""
-
-    def __init__(self, encoder: LocationEncoder, feature_dim: int, loss: ContrastiveLoss):
-        super().__init__()
-        self.encoder = encoder
-        self.image_head = nn.Linear(feature_dim, encoder.dim)
-        self.loss = loss
-
-    def embed_locations(self, lat, lon):
-        return F.normalize(self.encoder.embed(lat, lon).float(), dim=1)
-
-    def embed_features(self, features):
-        return F.normalize(self.image_head(features).float(), dim=1)
-
-    def forward(self, lat, lon, features, species=None, queue=None):
-        loc = self.embed_locations(lat, lon)
-        img = self.embed_features(features)
-        queue_loc = queue_species = None
-        if queue is not None:
-            queue_loc = self.embed_locations(queue[0], queue[1])
-            queue_species = queue[2]
-        return self.loss(loc, img, species, queue_loc, queue_species)
-
-
-class LocationQueue:
-    """Ring buffer of past (lat, lon, species) on the device: extra negatives (GeoCLIP)."""
-
-    def __init__(self, size: int, device: torch.device):
-        self.size, self.ptr, self.filled = size, 0, 0
-        self.lat = torch.zeros(size, device=device)
-        self.lon = torch.zeros(size, device=device)
-        self.species = torch.full((size,), -1, dtype=torch.long, device=device)
-
-    def push(self, lat, lon, species) -> None:
-        n = min(len(lat), self.size)
-        idx = (torch.arange(n, device=lat.device) + self.ptr) % self.size
-        self.lat[idx], self.lon[idx], self.species[idx] = lat[-n:], lon[-n:], species[-n:]
-        self.ptr, self.filled = (self.ptr + n) % self.size, min(self.filled + n, self.size)
-
-    def get(self):
-        if self.filled == 0:
-            return None
-        return self.lat[: self.filled], self.lon[: self.filled], self.species[: self.filled]
-
-    def state_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("ptr", "filled", "lat", "lon", "species")}
-
-    def load_state_dict(self, state: dict) -> None:
-        for key, value in state.items():
-            setattr(self, key, value.to(self.lat.device) if torch.is_tensor(value) else value)
-
-
-def jitter(lat, lon, km: float, generator: torch.Generator):
-    """Gaussian displacement of about `km` km; latitude clamped, longitude wrapped."""
-    noise = torch.randn(2, len(lat), generator=generator, device=lat.device) * (km / KM_PER_DEGREE)
-    lat = (lat + noise[0]).clamp(-90.0, 90.0)
-    lon = lon + noise[1] / torch.cos(torch.deg2rad(lat)).clamp_min(1e-3)
-    return lat, torch.remainder(lon + 180.0, 360.0) - 180.0
 
 
 def _lr_lambda(warmup_steps: int, total_steps: int):
