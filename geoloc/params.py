@@ -319,7 +319,9 @@ class RuntimeParams(Section):
 
 
 class LoggingParams(Section):
-    wandb: bool = False
+    """Experiment tracking of the train step (geoloc/train/tracking.py): dvclive always."""
+
+    wandb: bool = False  # also Weights & Biases (offline unless WANDB_API_KEY is set)
 
 
 class Params(Section):
