@@ -18,11 +18,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geoloc.encoders.location_encoder import build_location_encoder  # noqa: E402
+from geoloc.encoders import build_location_encoder  # noqa: E402
 from geoloc.params import ModelParams, TrainParams  # noqa: E402
-from geoloc.runtime import resolve_device  # noqa: E402
-from geoloc.train.loss import ContrastiveLoss  # noqa: E402
-from geoloc.train.trainer import ContrastiveModel, train_location_encoder  # noqa: E402
+from geoloc.runtime import resolve_device, torch_threads  # noqa: E402
+from geoloc.train import ContrastiveLoss, train_location_encoder  # noqa: E402
+from geoloc.train.contrastive import ContrastiveModel  # noqa: E402
 
 
 def observations(n: int, dim: int, seed: int = 0):
@@ -34,8 +34,11 @@ def observations(n: int, dim: int, seed: int = 0):
 
 
 def floor_steps_per_s(model_p, train_p, feat_dim, device, steps):
-    if train_p.cpu_threads:  # the same thread count the training loop uses
-        torch.set_num_threads(train_p.cpu_threads)
+    with torch_threads(train_p.cpu_threads):  # the same thread count the training loop uses
+        return _floor(model_p, train_p, feat_dim, device, steps)
+
+
+def _floor(model_p, train_p, feat_dim, device, steps):
     encoder = build_location_encoder(model_p, seed=0)
     loss = ContrastiveLoss(train_p.temperature, train_p.min_temperature, train_p.mask_same_species)
     model = ContrastiveModel(encoder, feat_dim, loss).to(device)
@@ -80,7 +83,7 @@ def main() -> None:
     loop = steps / result.timing["loop_s"]
     floor = floor_steps_per_s(model_p, train_p, feat_dim, device, steps)
     print(
-        f"device={device} threads={torch.get_num_threads()} model={model_p.pe}+{model_p.net} "
+        f"device={device} threads={train_p.cpu_threads or torch.get_num_threads()} model={model_p.pe}+{model_p.net} "
         f"batch={train_p.batch_size} feature_dim={feat_dim} n={n} steps={steps}"
     )
     print(f"(a) bare forward+backward+step : {floor:8.2f} steps/s")

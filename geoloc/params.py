@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +22,7 @@ from pydantic import (
 )
 
 from geoloc.errors import GeolocError
+from geoloc.registry import ENCODINGS, NETWORKS, Registry
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -138,17 +140,29 @@ class EmbedParams(Section):
     text: bool = True
 
 
+def registered(registry: Registry) -> AfterValidator:
+    """A field check that the value is a name of `registry`; the error lists the allowed ones."""
+
+    def check(name: str) -> str:
+        if name not in registry:
+            allowed = ", ".join(repr(known) for known in registry.names())
+            raise ValueError(f"unknown {registry.kind} {name!r}; allowed: {allowed}")
+        return name
+
+    return AfterValidator(check)
+
+
 class ModelParams(Section):
     """Location encoder architecture (geoloc/encoders); `dvc exp run -S model.dim=256`."""
 
-    pe: Literal["sh", "rff", "wrap", "sphere2vec", "raw"] = "rff"
+    pe: Annotated[str, registered(ENCODINGS)] = "rff"  # geoloc.registry.ENCODINGS
     legendre: Annotated[int, Field(ge=1, le=100)] = 10  # sh: degrees 0..L-1 -> L^2 features
     rff_sigmas: list[PositiveFloat] = Field(default_factory=lambda: [4.0, 8.0, 16.0])
     rff_features: PositiveInt = 128  # per sigma; 2x that many outputs (cos, sin)
     rff_projection: Literal["equal_earth", "ecef"] = "equal_earth"
     s2v_scales: PositiveInt = 16
     s2v_max_frequency: Annotated[float, Field(ge=1)] = 64.0
-    net: Literal["siren", "resmlp", "mlp"] = "resmlp"
+    net: Annotated[str, registered(NETWORKS)] = "resmlp"  # geoloc.registry.NETWORKS
     hidden: PositiveInt = 256
     layers: PositiveInt = 2
     dim: PositiveInt = 128
@@ -305,7 +319,9 @@ class RuntimeParams(Section):
 
 
 class LoggingParams(Section):
-    wandb: bool = False
+    """Experiment tracking of the train step (geoloc/train/tracking.py): dvclive always."""
+
+    wandb: bool = False  # also Weights & Biases (offline unless WANDB_API_KEY is set)
 
 
 class Params(Section):

@@ -22,7 +22,8 @@ def test_repo_params_yaml_is_valid(repo_root):
         ({"data": {"datasets": {"birds": {"species": "x"}}}}, ["data.datasets", "kingdom, phylum"]),
         ({"data": {"datasets": {}}}, ["data.datasets", "at least one"]),
         ({"runtime": {"device": "gpu"}}, ["runtime.device", "auto|cpu|cuda"]),
-        ({"model": {"pe": "fourier"}}, ["model.pe", "'sh'", "'rff'"]),
+        ({"model": {"pe": "fourier"}}, ["model.pe", "positional encoding 'fourier'", "'sh'"]),
+        ({"model": {"net": "cnn"}}, ["model.net", "unknown network 'cnn'", "'resmlp'"]),
     ],
 )
 def test_bad_params_name_the_key_and_allowed_values(raw, expected):

@@ -29,12 +29,11 @@ def regular_grid(bounds: str, step: float):
 
 
 def _embed(encoder: str, lat, lon, device: str) -> np.ndarray:
-    if encoder == "geoclip":
-        from geoloc.encoders.geoclip import geoclip_features
-
-        return geoclip_features(lat, lon)
-    from geoloc.encoders.location_encoder import load_location_encoder
+    from geoloc.encoders import geoclip_features, load_location_encoder
     from geoloc.runtime import resolve_device
+
+    if encoder == "geoclip":
+        return geoclip_features(lat, lon)
 
     return load_location_encoder(encoder, map_location=resolve_device(device)).encode(lat, lon)
 
@@ -66,7 +65,7 @@ def encode_locations(encoder, points, grid, step, lat_col, lon_col, out, device)
     """Write location embeddings (lat, lon in degrees) for points or a grid."""
     import pandas as pd
 
-    from geoloc.io import atomic_path
+    from geoloc.io import write_csv, write_parquet
 
     out = Path(out)
     if out.suffix not in (".csv", ".parquet"):
@@ -90,9 +89,5 @@ def encode_locations(encoder, points, grid, step, lat_col, lon_col, out, device)
     emb = _embed(encoder, lat, lon, device)
     columns = pd.DataFrame(emb, columns=[f"e{i}" for i in range(emb.shape[1])], index=frame.index)
     result = pd.concat([frame, columns], axis=1)
-    with atomic_path(out) as tmp:
-        if out.suffix == ".csv":
-            result.to_csv(tmp, index=False)
-        else:
-            result.to_parquet(tmp, index=False)
+    (write_csv if out.suffix == ".csv" else write_parquet)(result, out)
     click.echo(f"wrote {len(result)} embeddings of dim {emb.shape[1]} to {out}", err=True)

@@ -1,4 +1,4 @@
-"""`geoloc train`: train a location encoder on embedding files, outside the DVC pipeline."""
+"""`geoloc train`: the `train` step on any embedding files, into a folder of your choice."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from geoloc.entry import apply_overrides, params_options
 from geoloc.errors import exit_on_user_error
 
 
@@ -19,58 +20,25 @@ from geoloc.errors import exit_on_user_error
     help="Folder for encoder.pt, metrics.json, live/ and checkpoints/.",
 )
 @click.option(
-    "--params",
-    "params_path",
-    default="params.yaml",
-    show_default=True,
-    help="params.yaml whose model:, train:, runtime: and logging: sections are used.",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a model.* or train.* param, e.g. --set model.dim=256 (repeatable).",
-)
-@click.option(
     "--resume/--no-resume",
-    default=False,
+    default=True,
     show_default=True,
-    help="Continue from OUT/checkpoints if it belongs to the same params and data.",
+    help="Continue from OUT/checkpoints when it holds a checkpoint of the same params, data "
+    "and code, as the train stage does; --no-resume trains from scratch.",
 )
-@click.option("--device", default=None, help="auto|cpu|cuda|cuda:N (default: runtime.device).")
+@click.option("--device", default=None, help="Shortcut for --set runtime.device=DEVICE.")
 @exit_on_user_error
-def train(embeddings, out_dir, params_path, overrides, resume, device):
+@params_options
+def train(embeddings, out_dir, resume, device, params):
     """Train a location encoder contrastively against the image embeddings in EMBEDDINGS
-    (HDF5 files written by the embed stage, one or several datasets pooled). Works under
-    `torchrun` (DDP)."""
-    import yaml
+    (HDF5 files written by the embed stage, one or several datasets pooled), with the model:,
+    train:, runtime: and logging: params. Works under `torchrun` (DDP)."""
+    from geoloc.layout import TrainPaths
+    from geoloc.train import run_train
 
-    from geoloc.errors import GeolocError
-    from geoloc.params import load_params, parse_params
-    from geoloc.train.run import train_from_embeddings
-
-    params = load_params(params_path)
-    raw = params.model_dump()
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        section, _, name = key.partition(".")
-        if not sep or section not in ("model", "train") or not name:
-            raise GeolocError(f"--set expects model.KEY=VALUE or train.KEY=VALUE, got {item!r}")
-        raw[section][name] = yaml.safe_load(value)
-    params = parse_params(raw, "--set")
+    if device is not None:
+        params = apply_overrides(params, [f"runtime.device={device}"])
     out = Path(out_dir)
-    result = train_from_embeddings(
-        list(embeddings),
-        out / "encoder.pt",
-        out / "metrics.json",
-        out / "live",
-        params.model,
-        params.train,
-        device=device or params.runtime.device,
-        checkpoint_dir=out / "checkpoints",
-        resume=resume,
-        wandb=params.logging.wandb,
-        name=out.name,
-    )
-    click.echo(" ".join(f"{k}={v:.4g}" for k, v in result.metrics.items()), err=True)
+    paths = TrainPaths([Path(e) for e in embeddings], out / "encoder.pt", out, out / "checkpoints")
+    metrics = run_train(params, paths, resume=resume)
+    click.echo(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()), err=True)

@@ -1,1 +1,28 @@
-"""Location encoders: positional encodings, networks, the LocationEncoder, pretrained peers."""
+"""Location encoders: positional encodings, networks, the LocationEncoder and its file, and the
+pretrained GeoCLIP peer."""
+
+from geoloc.encoders.geoclip import geoclip_features
+from geoloc.encoders.location_encoder import (
+    LocationEncoder,
+    build_location_encoder,
+    check_coordinates,
+    load_location_encoder,
+    model_config,
+    save_location_encoder,
+)
+from geoloc.encoders.networks import build_network, network_options
+from geoloc.encoders.positional import build_encoding, encoding_options
+
+__all__ = [
+    "LocationEncoder",
+    "build_encoding",
+    "build_location_encoder",
+    "build_network",
+    "check_coordinates",
+    "encoding_options",
+    "geoclip_features",
+    "load_location_encoder",
+    "model_config",
+    "network_options",
+    "save_location_encoder",
+]

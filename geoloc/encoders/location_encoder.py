@@ -1,9 +1,9 @@
 """The location encoder: positional encoding + network, with checked inputs and versioned files.
 
 `encoder(lat, lon)` takes degrees in that order and fails loudly on anything else (a swapped or
-radian input is the classic silent bug of location encoders). Files follow DESIGN.md:
-`{"format": "geoloc.location_encoder", "version": 1, "config": {...}, "state_dict": {...}}` and load
-on CPU whatever device saved them.
+radian input is the classic silent bug of location encoders). Files are
+`{"format": "geoloc.location_encoder", "version": 1, "config": {...}, "state_dict": {...}}`
+(docs/data-contracts.md) and load on CPU whatever device saved them.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from geoloc.encoders.networks import build_network
+from geoloc.encoders.networks import build_network, network_options
 from geoloc.encoders.positional import build_encoding, encoding_options
 from geoloc.errors import GeolocError
 from geoloc.io import atomic_path
 
 FORMAT = "geoloc.location_encoder"
-PIPELINE_ENCODER = Path("models/encoder.pt")  # where the `train` stage writes the encoder
 VERSION = 1
 
 
@@ -101,14 +100,11 @@ class LocationEncoder(nn.Module):
 def model_config(model_params, seed: int = 0) -> dict:
     """The encoder config dict from a ModelParams (or a mapping with the same keys)."""
     p = model_params
-    net_options = {"dropout": p.dropout}
-    if p.net == "siren":
-        net_options["w0"] = p.w0
     return {
         "pe": p.pe,
         "pe_options": encoding_options(p.pe, p, seed=seed),
         "net": p.net,
-        "net_options": net_options,
+        "net_options": network_options(p.net, p),
         "hidden": p.hidden,
         "layers": p.layers,
         "dim": p.dim,

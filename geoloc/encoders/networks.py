@@ -2,7 +2,9 @@
 
 `siren`: sine-activated MLP as in SatCLIP (Sitzmann et al. 2020 initialisation).
 `resmlp`: SINR's residual MLP (Cole et al. 2023). `mlp`: plain ReLU MLP.
-All take (N, in_dim) and return (N, out_dim); `layers` counts the hidden layers/blocks.
+All take (N, in_dim) and return (N, out_dim); `layers` counts the hidden layers/blocks, and
+`options_from_params(model_params)` picks their keyword options from params.yaml `model:`. The names
+are `geoloc.registry.NETWORKS`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from geoloc.errors import GeolocError
+from geoloc.registry import NETWORKS
 
 
 class Sine(nn.Module):
@@ -33,6 +35,11 @@ def _siren_linear(in_dim: int, out_dim: int, w0: float, first: bool) -> nn.Linea
     return layer
 
 
+def dropout_options(model_params) -> dict:
+    """`model.dropout`: the one option of the ReLU networks."""
+    return {"dropout": model_params.dropout}
+
+
 class Siren(nn.Sequential):
     def __init__(
         self, in_dim: int, hidden: int, layers: int, out_dim: int, w0: float = 1.0, dropout=0.0
@@ -46,6 +53,11 @@ class Siren(nn.Sequential):
             dim = hidden
         modules.append(_siren_linear(dim, out_dim, w0, first=False))
         super().__init__(*modules)
+
+    @staticmethod
+    def options_from_params(model_params) -> dict:
+        """`model.dropout` and the sine frequency factor `model.w0`."""
+        return {"dropout": model_params.dropout, "w0": model_params.w0}
 
 
 class ResidualBlock(nn.Module):
@@ -66,6 +78,8 @@ class ResMLP(nn.Sequential):
         blocks = [ResidualBlock(hidden, dropout) for _ in range(layers)]
         super().__init__(nn.Linear(in_dim, hidden), nn.ReLU(), *blocks, nn.Linear(hidden, out_dim))
 
+    options_from_params = staticmethod(dropout_options)
+
 
 class MLP(nn.Sequential):
     def __init__(self, in_dim: int, hidden: int, layers: int, out_dim: int, dropout: float = 0.0):
@@ -79,11 +93,14 @@ class MLP(nn.Sequential):
         modules.append(nn.Linear(dim, out_dim))
         super().__init__(*modules)
 
-
-NETWORKS = {"siren": Siren, "resmlp": ResMLP, "mlp": MLP}
+    options_from_params = staticmethod(dropout_options)
 
 
 def build_network(name: str, in_dim: int, hidden: int, layers: int, out_dim: int, **options):
-    if name not in NETWORKS:
-        raise GeolocError(f"unknown network {name!r}; choose one of {', '.join(NETWORKS)}")
-    return NETWORKS[name](in_dim, hidden, layers, out_dim, **options)
+    """Instantiate the network registered under `name` (geoloc.registry.NETWORKS)."""
+    return NETWORKS.get(name)(in_dim, hidden, layers, out_dim, **options)
+
+
+def network_options(name: str, model_params) -> dict:
+    """The options of network `name` taken from a ModelParams (params.yaml `model:`)."""
+    return NETWORKS.get(name).options_from_params(model_params)

@@ -1,0 +1,18 @@
+"""Training a location encoder contrastively against paired features (image embeddings in the
+pipeline): the `train` step, the trainer, the InfoNCE loss, retrieval metrics and tracking."""
+
+from geoloc.train.loss import ContrastiveLoss
+from geoloc.train.retrieval import retrieval_metrics
+from geoloc.train.step import run_train
+from geoloc.train.tracking import open_sinks
+from geoloc.train.trainer import Trainer, TrainResult, train_location_encoder
+
+__all__ = [
+    "ContrastiveLoss",
+    "TrainResult",
+    "Trainer",
+    "open_sinks",
+    "retrieval_metrics",
+    "run_train",
+    "train_location_encoder",
+]

@@ -57,7 +57,7 @@ class ContrastiveLoss(nn.Module):
         negatives are this rank's rows only (validation, where every rank holds the same set)."""
         gather = (lambda x: x) if local else distributed.gather
         gather_with_grad = (lambda x: x) if local else distributed.gather_with_grad
-        rank = 0 if local else distributed.context().rank
+        rank = 0 if local else distributed.rank()
         all_loc, all_img = gather_with_grad(loc), gather_with_grad(img)
         targets = torch.arange(len(loc), device=loc.device) + rank * len(loc)
         scale = self.scale()

@@ -4,26 +4,48 @@ import numpy as np
 import pytest
 import torch
 
-from geoloc.encoders.location_encoder import (
-    FORMAT,
+from geoloc.encoders import (
     build_location_encoder,
+    build_network,
     load_location_encoder,
+    model_config,
     save_location_encoder,
 )
+from geoloc.encoders.location_encoder import FORMAT
 from geoloc.errors import GeolocError
 from geoloc.params import ModelParams
+from geoloc.registry import ENCODINGS, NETWORKS
 
 SMALL = {"hidden": 32, "layers": 2, "dim": 16, "legendre": 6, "rff_features": 16}
 LAT = torch.tensor([48.85, 43.3, 45.76, -33.9])
 LON = torch.tensor([2.35, 5.37, 4.84, 151.2])
 
 
-@pytest.mark.parametrize("pe", ["sh", "rff", "wrap", "sphere2vec", "raw"])
-@pytest.mark.parametrize("net", ["siren", "resmlp", "mlp"])
-def test_every_encoding_and_network_builds(pe, net):
+@pytest.mark.parametrize("pe", ENCODINGS.names())
+@pytest.mark.parametrize("net", NETWORKS.names())
+def test_every_registered_encoding_and_network_builds(pe, net):
     enc = build_location_encoder(ModelParams(pe=pe, net=net, **SMALL), seed=0)
     out = enc(LAT, LON)
     assert out.shape == (4, 16) and torch.isfinite(out).all()
+    assert isinstance(enc.encoding, ENCODINGS.get(pe)) and isinstance(
+        enc.network, NETWORKS.get(net)
+    )
+
+
+def test_config_takes_each_builders_options_from_params():
+    params = ModelParams(pe="rff", net="siren", rff_sigmas=[2.0], w0=30.0, dropout=0.1, **SMALL)
+    config = model_config(params, seed=5)
+    assert config["pe_options"] == {
+        "sigmas": (2.0,), "features": 16, "projection": "equal_earth", "seed": 5
+    }  # fmt: skip
+    assert config["net_options"] == {"dropout": 0.1, "w0": 30.0}
+    assert model_config(params.model_copy(update={"net": "mlp"}))["net_options"] == {"dropout": 0.1}
+    assert model_config(params.model_copy(update={"pe": "sh"}))["pe_options"] == {"degrees": 6}
+
+
+def test_unknown_network_is_a_user_error_naming_the_known_ones():
+    with pytest.raises(GeolocError, match="unknown network 'cnn'; known: siren, resmlp, mlp"):
+        build_network("cnn", 2, 8, 1, 4)
 
 
 def test_seed_fixes_the_weights():

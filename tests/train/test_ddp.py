@@ -34,22 +34,22 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     )
     torch.set_num_threads(1)
     from geoloc.params import ModelParams, TrainParams
-    from geoloc.train import distributed
-    from geoloc.train.trainer import train_location_encoder
+    from geoloc.runtime import distributed
+    from geoloc.train import train_location_encoder
 
-    ctx = distributed.setup(torch.device("cpu"))  # joins via the env, as under torchrun
-    assert (ctx.rank, ctx.world_size) == (rank, WORLD)
-    loc, img, species = _batch()
-    half = slice(rank * 4, rank * 4 + 4)
-    loc_r = loc[half].clone().requires_grad_()
-    img_r = img[half].clone().requires_grad_()
-    loss = ContrastiveLoss(temperature=0.2)(loc_r, img_r, species[half])
-    loss.backward()
+    with distributed(torch.device("cpu")) as ctx:  # joins via the env, as under torchrun
+        assert (ctx.rank, ctx.world_size) == (rank, WORLD)
+        loc, img, species = _batch()
+        half = slice(rank * 4, rank * 4 + 4)
+        loc_r = loc[half].clone().requires_grad_()
+        img_r = img[half].clone().requires_grad_()
+        loss = ContrastiveLoss(temperature=0.2)(loc_r, img_r, species[half])
+        loss.backward()
 
-    lat, lon, feat, sp = synthetic_observations(n=300)
-    model = ModelParams(pe="sh", legendre=5, hidden=16, dim=8)
-    train = TrainParams(epochs=2, batch_size=32, queue=64)
-    result = train_location_encoder(lat, lon, feat, model, train, species_key=sp)
+        lat, lon, feat, sp = synthetic_observations(n=300)
+        model = ModelParams(pe="sh", legendre=5, hidden=16, dim=8)
+        train = TrainParams(epochs=2, batch_size=32, queue=64)
+        result = train_location_encoder(lat, lon, feat, model, train, species_key=sp)
     torch.save(
         {
             "loss": loss.detach(),
@@ -60,7 +60,6 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         },
         os.path.join(out_dir, f"rank{rank}.pt"),
     )
-    distributed.cleanup()
 
 
 def _free_port() -> int:

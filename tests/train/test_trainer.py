@@ -1,22 +1,15 @@
-"""Training loop: learns, is deterministic, resumes exactly, logs, checks inputs, writes files."""
+"""Training loop: learns, is deterministic, resumes exactly, logs, checks inputs."""
 
-import json
-
-import h5py
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from geoloc.embed.store import read_embeddings
-from geoloc.encoders.location_encoder import load_location_encoder
 from geoloc.errors import GeolocError
 from geoloc.geometry import spatial_block_split
 from geoloc.params import ModelParams, TrainParams
 from geoloc.train.retrieval import retrieval_metrics
-from geoloc.train.run import train_from_embeddings
 from geoloc.train.trainer import train_location_encoder
-from tests.train.train_fixtures import synthetic_observations
 
 MODEL = ModelParams(pe="sh", legendre=6, hidden=32, dim=16)
 TRAIN = TrainParams(epochs=3, batch_size=64, lr=5e-3, val_block_km=100.0)
@@ -159,46 +152,3 @@ def test_bad_inputs_are_user_errors(observations):
     bad[3, 0] = np.nan
     with pytest.raises(GeolocError, match="NaN"):
         train_location_encoder(lat, lon, bad, MODEL, TRAIN)
-
-
-def _write_store(path, lat, lon, feat, sp):
-    with h5py.File(path, "w") as h5:
-        h5["gbif_id"] = np.arange(len(lat), dtype=np.int64)
-        h5["embedding"] = feat.astype(np.float16)
-        h5["lat"], h5["lon"], h5["species_key"] = lat, lon, sp
-        h5["failed/gbif_id"] = np.zeros(0, np.int64)
-        h5.attrs["backbone"] = "synthetic"
-
-
-def test_train_from_embeddings_writes_outputs(tmp_path):
-    lat, lon, feat, sp = synthetic_observations(n=300, seed=1)
-    store = tmp_path / "plants.h5"
-    _write_store(store, lat, lon, feat, sp)
-    assert len(read_embeddings(store)) == 300
-    out = tmp_path / "out"
-    result = train_from_embeddings(
-        [store], out / "encoder.pt", out / "metrics.json", out / "live", MODEL, TRAIN
-    )
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics == result.metrics and {"val_median_km", "temperature"} <= set(metrics)
-    encoder = load_location_encoder(out / "encoder.pt")
-    np.testing.assert_array_equal(encoder.encode(lat, lon), result.encoder.encode(lat, lon))
-    curve = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
-    assert curve[0].split("\t")[:2] == ["step", "loss"] and len(curve) == 1 + TRAIN.epochs
-
-
-def test_train_from_several_files_pools_their_rows(tmp_path):
-    """Two datasets' files train the same encoder as one file holding both, row for row."""
-    lat, lon, feat, sp = synthetic_observations(n=300, seed=2)
-    parts = [tmp_path / "a.h5", tmp_path / "b.h5"]
-    _write_store(parts[0], lat[:120], lon[:120], feat[:120], sp[:120])
-    _write_store(parts[1], lat[120:], lon[120:], feat[120:], sp[120:])
-    _write_store(tmp_path / "all.h5", lat, lon, feat, sp)
-    encodings = []
-    for name, files in (("pooled", parts), ("single", [tmp_path / "all.h5"])):
-        out = tmp_path / name
-        result = train_from_embeddings(
-            files, out / "encoder.pt", out / "metrics.json", out / "live", MODEL, TRAIN
-        )
-        encodings.append(result.encoder.encode(lat, lon))
-    np.testing.assert_array_equal(*encodings)

@@ -1,5 +1,6 @@
 """Synthetic observations for the training tests (imported by name: unique module name)."""
 
+import h5py
 import numpy as np
 
 
@@ -15,3 +16,14 @@ def synthetic_observations(n: int = 400, species: int = 4, dim: int = 16, seed: 
     feat = centres[sp] + 0.3 * rng.normal(0, 1, (n, dim))
     feat /= np.linalg.norm(feat, axis=1, keepdims=True)
     return lat, lon, feat.astype(np.float32), sp.astype(np.int64)
+
+
+def write_store(path, lat, lon, feat, sp):
+    """A minimal embedding HDF5 file, as the embed stage writes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as h5:
+        h5["gbif_id"] = np.arange(len(lat), dtype=np.int64)
+        h5["embedding"] = feat.astype(np.float16)
+        h5["lat"], h5["lon"], h5["species_key"] = lat, lon, sp
+        h5["failed/gbif_id"] = np.zeros(0, np.int64)
+        h5.attrs["backbone"] = "synthetic"

@@ -13,5 +13,10 @@ class RawEncoding(nn.Module):
     pole_continuous = False
     out_dim = 2
 
+    @staticmethod
+    def options_from_params(model_params, seed: int = 0) -> dict:
+        """No options: the raw coordinates have no knobs."""
+        return {}
+
     def forward(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
         return torch.stack([lat / 90.0, lon / 180.0], dim=1)

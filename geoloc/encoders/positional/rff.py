@@ -71,6 +71,16 @@ class RandomFourierEncoding(nn.Module):
         self.register_buffer("b", b)
         self.out_dim = 2 * b.shape[0]
 
+    @staticmethod
+    def options_from_params(model_params, seed: int = 0) -> dict:
+        """`model.rff_*` params; `seed` draws the random frequencies."""
+        return {
+            "sigmas": tuple(model_params.rff_sigmas),
+            "features": model_params.rff_features,
+            "projection": model_params.rff_projection,
+            "seed": seed,
+        }
+
     def forward(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
         v = self.project(lat, lon)
         phase = 2 * math.pi * v @ self.b.to(v.dtype).T

@@ -55,6 +55,11 @@ class SphericalHarmonics(nn.Module):
             rows.append(torch.cat(parts, dim=1))
         return rows
 
+    @staticmethod
+    def options_from_params(model_params, seed: int = 0) -> dict:
+        """`model.legendre`: the number of degrees (L, giving L^2 features)."""
+        return {"degrees": model_params.legendre}
+
     def forward(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
         lat_r, lon_r = torch.deg2rad(lat), torch.deg2rad(lon)
         rows = self.legendre(torch.sin(lat_r), torch.cos(lat_r))

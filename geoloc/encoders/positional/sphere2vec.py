@@ -38,6 +38,11 @@ class Sphere2Vec(nn.Module):
         )
         self.out_dim = 5 * len(self.frequencies)
 
+    @staticmethod
+    def options_from_params(model_params, seed: int = 0) -> dict:
+        """`model.s2v_*` params."""
+        return {"scales": model_params.s2v_scales, "max_frequency": model_params.s2v_max_frequency}
+
     def forward(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
         phi = torch.deg2rad(lat).unsqueeze(1)
         lam = torch.deg2rad(lon).unsqueeze(1)

@@ -19,6 +19,11 @@ class WrapEncoding(nn.Module):
     pole_continuous = False
     out_dim = 4
 
+    @staticmethod
+    def options_from_params(model_params, seed: int = 0) -> dict:
+        """No options: SINR's wrap encoding has no knobs."""
+        return {}
+
     def forward(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
         scaled = torch.stack([lon / 180.0, lat / 90.0], dim=1) * math.pi
         return torch.cat([torch.sin(scaled), torch.cos(scaled)], dim=1)

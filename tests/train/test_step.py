@@ -1,0 +1,138 @@
+"""The train step: files in, files out; the DVC stage and `geoloc train` are the same run."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from geoloc.cli import main as geoloc_main
+from geoloc.embed.store import read_embeddings
+from geoloc.encoders import load_location_encoder
+from geoloc.layout import Layout, TrainPaths
+from geoloc.params import parse_params
+from geoloc.train import run_train
+from tests.train.train_fixtures import synthetic_observations, write_store
+
+TINY = {
+    "model": {"pe": "sh", "legendre": 6, "hidden": 32, "dim": 16},
+    "train": {"epochs": 3, "batch_size": 64, "val_block_km": 100.0},
+    "runtime": {"device": "cpu"},
+}
+
+
+def _paths(out, embeddings) -> TrainPaths:
+    return TrainPaths(list(embeddings), out / "encoder.pt", out, out / "checkpoints")
+
+
+def test_run_train_writes_encoder_metrics_and_curves(tmp_path):
+    lat, lon, feat, sp = synthetic_observations(n=300, seed=1)
+    store = tmp_path / "plants.h5"
+    write_store(store, lat, lon, feat, sp)
+    assert len(read_embeddings(store)) == 300
+    out = tmp_path / "out"
+    metrics = run_train(parse_params(TINY), _paths(out, [store]))
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert {"val_median_km", "temperature"} <= set(metrics) and metrics["epochs"] == 3
+    encoder = load_location_encoder(out / "encoder.pt")
+    assert encoder.encode(lat, lon).shape == (300, 16)
+    curve = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
+    assert curve[0].split("\t")[:2] == ["step", "loss"] and len(curve) == 1 + 3
+    assert (out / "checkpoints" / "last.pt").is_file()
+
+
+def test_several_files_train_as_one_file_holding_their_rows(tmp_path):
+    """Two datasets' files train the same encoder as one file holding both, row for row."""
+    lat, lon, feat, sp = synthetic_observations(n=300, seed=2)
+    parts = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    write_store(parts[0], lat[:120], lon[:120], feat[:120], sp[:120])
+    write_store(parts[1], lat[120:], lon[120:], feat[120:], sp[120:])
+    write_store(tmp_path / "all.h5", lat, lon, feat, sp)
+    params = parse_params(TINY)
+    pooled = run_train(params, _paths(tmp_path / "pooled", parts))
+    single = run_train(params, _paths(tmp_path / "single", [tmp_path / "all.h5"]))
+    assert pooled == single
+    encodings = [
+        load_location_encoder(tmp_path / name / "encoder.pt").encode(lat, lon)
+        for name in ("pooled", "single")
+    ]
+    np.testing.assert_array_equal(*encodings)
+
+
+def _run_stage(repo_root, params_file):
+    spec = importlib.util.spec_from_file_location("train_stage", repo_root / "stages" / "train.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    result = CliRunner().invoke(stage.main, ["--params", str(params_file)])
+    assert result.exit_code == 0, result.output
+
+
+def _encoder_file(path):
+    return torch.load(path, weights_only=True)
+
+
+def _outputs(encoder, results):
+    """Everything a run writes except the checkpoint: encoder payload, metrics, curves."""
+    files = sorted(p for p in (results / "live").rglob("*") if p.is_file())
+    curves = {str(p.relative_to(results)): p.read_bytes() for p in files}
+    return _encoder_file(encoder), (results / "metrics.json").read_bytes(), curves
+
+
+def test_stage_and_command_write_the_same_outputs(repo_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    datasets = {"plants": {"kingdom": "Plantae"}, "fungi": {"kingdom": "Fungi"}}
+    layout = Layout()
+    lat, lon, feat, sp = synthetic_observations(n=300, seed=3)
+    for name, rows in zip(datasets, (slice(0, 140), slice(140, None)), strict=True):
+        write_store(layout.embeddings(name), lat[rows], lon[rows], feat[rows], sp[rows])
+    stage_params = {**TINY, "data": {"datasets": datasets}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(stage_params, sort_keys=False))
+    # the command reads other params and gets the stage's through --set and --device
+    other = {**stage_params, "train": {**TINY["train"], "epochs": 5}, "runtime": {"device": "auto"}}
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other, sort_keys=False))
+
+    _run_stage(repo_root, tmp_path / "params.yaml")
+    embeddings = [str(layout.embeddings(name)) for name in datasets]
+    args = ["train", *embeddings, "--out", "cmd", "--params", "other.yaml"]
+    result = CliRunner().invoke(geoloc_main, [*args, "--set", "train.epochs=3", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+
+    stage = _outputs(layout.encoder, layout.train(datasets).results)
+    command = _outputs(tmp_path / "cmd" / "encoder.pt", tmp_path / "cmd")
+    assert stage[0]["config"] == command[0]["config"]
+    for key, tensor in stage[0]["state_dict"].items():
+        torch.testing.assert_close(tensor, command[0]["state_dict"][key], rtol=0, atol=0)
+    assert stage[1:] == command[1:] and len(stage[2]) > 1
+    # both resume by default: a rerun continues from the finished run's checkpoint
+    assert (tmp_path / ".dvc" / "tmp" / "train" / "last.pt").is_file()
+    assert (tmp_path / "cmd" / "checkpoints" / "last.pt").is_file()
+
+
+def test_command_reports_bad_params_without_a_traceback(tmp_path):
+    store = tmp_path / "plants.h5"
+    write_store(store, *synthetic_observations(n=50))
+    args = ["train", str(store), "--out", str(tmp_path / "o"), "--params", str(tmp_path / "x.yaml")]
+    result = CliRunner().invoke(geoloc_main, [*args, "--set", "model.pe=fourier"])
+    assert result.exit_code == 1 and "unknown positional encoding 'fourier'" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("flag", ["--resume", "--no-resume"])
+def test_command_resume_flag(tmp_path, flag, caplog):
+    """Resuming (the default) continues from the checkpoint; --no-resume retrains from scratch."""
+    store = tmp_path / "plants.h5"
+    write_store(store, *synthetic_observations(n=200, seed=4))
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(TINY))
+    args = ["train", str(store), "--out", str(tmp_path / "o"), "--params", str(params)]
+    first = CliRunner().invoke(geoloc_main, args)
+    assert first.exit_code == 0, first.output
+    metrics = (tmp_path / "o" / "metrics.json").read_bytes()
+    with caplog.at_level("INFO", logger="geoloc.train.trainer"):
+        again = CliRunner().invoke(geoloc_main, [*args, flag])
+    assert again.exit_code == 0, again.output
+    assert ("resumed from" in caplog.text) == (flag == "--resume")
+    assert (tmp_path / "o" / "metrics.json").read_bytes() == metrics
