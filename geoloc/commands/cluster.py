@@ -14,7 +14,6 @@ from geoloc.errors import exit_on_user_error
 
 @click.command("cluster")
 @source_argument("[SOURCE]")
-@params_options
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -40,6 +39,7 @@ from geoloc.errors import exit_on_user_error
 @click.option("--seed", type=int, help="Shortcut for cluster.seed.")
 @click.option("--device", help="Shortcut for runtime.device.")
 @exit_on_user_error
+@params_options  # inside: a bad --params/--set is a user error too
 def cluster(params, source, out, assignments, device, **shortcuts):
     """Cluster SOURCE with HDBSCAN, refine with pseudo-labels, and print the metrics the
     `cluster` stage writes: cluster count and unclustered fraction per round, ARI, AMI, NMI and

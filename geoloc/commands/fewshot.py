@@ -13,7 +13,6 @@ from geoloc.errors import exit_on_user_error
 
 @click.command("fewshot")
 @click.argument("source", type=click.Path(exists=True))
-@params_options
 @click.option(
     "--label-column",
     default="identity",
@@ -45,6 +44,7 @@ from geoloc.errors import exit_on_user_error
 )
 @click.option("--seed", type=int, help="Shortcut for cluster.seed (the episodes' seed).")
 @exit_on_user_error
+@params_options  # inside: a bad --params/--set is a user error too
 def fewshot(params, source, label_column, identities, backbone, device, seed, methods, **options):
     """Mean accuracy and 95% CI (`<method>_<K>shot_acc`, `_ci95`) of prototypical, matching and
     relation-style classifiers over N-way K-shot episodes drawn from SOURCE (an .h5 file, an

@@ -14,7 +14,6 @@ from geoloc.errors import exit_on_user_error
 
 @click.command("reid")
 @source_argument("[SOURCE]")
-@params_options
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -45,6 +44,7 @@ from geoloc.errors import exit_on_user_error
 @click.option("--seed", type=int, help="Shortcut for reid.seed.")
 @click.option("--device", help="Shortcut for runtime.device.")
 @exit_on_user_error
+@params_options  # inside: a bad --params/--set is a user error too
 def reid(params, source, out, identities, device, **shortcuts):
     """Split SOURCE ~80/20 with every identity in both parts and print k-NN accuracy, CMC top-k
     accuracy and mAP of query-to-gallery retrieval, as the `reid` stage computes them.
