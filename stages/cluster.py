@@ -13,7 +13,9 @@ from geoloc.entry import stage_command
 def main(params, layout):
     """Discover the call types of the synthetic bird calls."""
     m = run_cluster(params, layout.cluster())
-    click.echo(f"cluster: ARI {m['ari']:.3f}, NMI {m['nmi']:.3f}, unclustered {m['unclustered']:.2f}")
+    click.echo(
+        f"cluster: ARI {m['ari']:.3f}, NMI {m['nmi']:.3f}, unclustered {m['unclustered']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def cluster(params, source, out, assignments, device, **shortcuts):
     from geoloc.discovery import run_cluster
     from geoloc.layout import ClusterPaths, Layout
 
-    params = with_shortcuts(with_shortcuts(params, "cluster", **shortcuts), "runtime", device=device)
+    params = with_shortcuts(
+        with_shortcuts(params, "cluster", **shortcuts), "runtime", device=device
+    )
     if source is None:
         paths = Layout().cluster().with_options(out=out, assignments=assignments)
     else:

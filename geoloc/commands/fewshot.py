@@ -32,7 +32,9 @@ from geoloc.errors import exit_on_user_error
 )
 @click.option("--device", help="Shortcut for runtime.device.")
 @click.option("--n-way", type=int, help="Shortcut for cluster.fewshot.n_way.")
-@click.option("--k-shot", callback=comma_list, help="Shortcut for cluster.fewshot.k_shot, e.g. 1,5.")
+@click.option(
+    "--k-shot", callback=comma_list, help="Shortcut for cluster.fewshot.k_shot, e.g. 1,5."
+)
 @click.option("--n-query", type=int, help="Shortcut for cluster.fewshot.n_query (per class).")
 @click.option("--episodes", type=int, help="Shortcut for cluster.fewshot.episodes.")
 @click.option(

@@ -45,8 +45,6 @@ class ReidSource:
 
 def load_reid_source(p: ReidParams, paths: ReidPaths) -> ReidSource:
     """The photos or embeddings named by `paths.source` (None: the synthetic individuals)."""
-    from geoloc.embed.labelled import from_embeddings, list_images
-
     if paths.source is None:
         from geoloc.sim.individuals import make_reid_demo
 
@@ -54,6 +52,8 @@ def load_reid_source(p: ReidParams, paths: ReidPaths) -> ReidSource:
             p.demo_individuals, p.demo_photos, p.demo_image_size, seed=p.seed
         )
         return ReidSource(identities, photos=images)
+    from geoloc.embed.labelled import from_embeddings, list_images
+
     source = Path(paths.source)
     if not source.exists():
         raise GeolocError(f"not found: {source}")

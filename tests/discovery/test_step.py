@@ -69,7 +69,9 @@ def test_unlabelled_embeddings_give_counts_only(tmp_path):
 def test_fewshot_command_uses_the_cluster_fewshot_params(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     h5 = store(tmp_path / "e.h5", np.repeat(list("abcdef"), 15))
-    result = _run("fewshot", h5, "--n-way", 3, "--k-shot", "1,2", "--episodes", 5, "--method", "matching")
+    result = _run(
+        "fewshot", h5, "--n-way", 3, "--k-shot", "1,2", "--episodes", 5, "--method", "matching"
+    )
     assert result.exit_code == 0, result.output
     assert set(json.loads(result.stdout)) == {
         f"matching_{k}shot_{s}" for k in (1, 2) for s in ("acc", "ci95")

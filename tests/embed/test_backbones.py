@@ -101,7 +101,9 @@ def test_unknown_backbone_is_a_user_error(tmp_path):
         get_backbone(str(tmp_path))
 
 
-def test_native_image_size_is_the_size_get_backbone_loads(tmp_path, tiny_timm_dir, hf_offline_cache):
+def test_native_image_size_is_the_size_get_backbone_loads(
+    tmp_path, tiny_timm_dir, hf_offline_cache
+):
     from geoloc.embed.backbones import native_image_size
 
     clip_dir = save_tiny_open_clip(tmp_path / "tiny_clip")

@@ -28,7 +28,9 @@ def store(path, labels, seed=0):
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     nan = np.full(len(labels), np.nan)
     rois = RoiTable([f"r{i}.wav" for i in range(len(labels))], labels.astype(str), nan, nan)
-    write_audio_embeddings(path, rois, x, {"backbone": "synthetic", "weights_id": "-", "image_size": 0})
+    write_audio_embeddings(
+        path, rois, x, {"backbone": "synthetic", "weights_id": "-", "image_size": 0}
+    )
     return path
 
 
