@@ -5,23 +5,15 @@ import json
 
 import numpy as np
 import pandas as pd
-import yaml
 from click.testing import CliRunner
 
 from geoloc.cli import main
 from geoloc.discovery import run_cluster
 from geoloc.layout import ClusterPaths
 from geoloc.params import Params
-from tests.reid.test_step import _stage, store
-
-TINY = {
-    "demo_per_type": 6,
-    "image_size": 64,
-    "min_cluster_size": 3,
-    "rounds": 1,
-    "epochs": 20,
-    "fewshot": {"k_shot": [1], "n_query": 2, "episodes": 10},
-}
+from tests.stage_runs import labelled_store as store
+from tests.stage_runs import stage_and_command
+from tests.test_pipeline import TINY_PARAMS
 
 
 def _run(*args):
@@ -30,13 +22,11 @@ def _run(*args):
 
 def test_stage_and_command_give_the_same_metrics(tmp_path, monkeypatch, repo_root):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"cluster": TINY}))
-    result = CliRunner().invoke(_stage(repo_root, "cluster").main, ["--params", "params.yaml"])
-    assert result.exit_code == 0, result.output
-    by_stage = json.loads((tmp_path / "results/cluster/metrics.json").read_text())
-    result = _run("cluster", "--out", "command.json")
-    assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "command.json").read_text()) == by_stage
+    params = {"cluster": TINY_PARAMS["cluster"]}
+    by_stage, by_command = stage_and_command(
+        repo_root, tmp_path, "cluster", params, "results/cluster/metrics.json", "cluster"
+    )
+    assert by_command == by_stage
     assert {"ari", "r0_ari", "r1_ari", "prototypical_1shot_acc"} <= set(by_stage)
 
 

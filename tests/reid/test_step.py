@@ -1,44 +1,20 @@
 """run_reid: the stage and `geoloc reid` give the same metrics; what each kind of SOURCE gives."""
 
-import importlib.util
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from geoloc.cli import main
-from geoloc.embed.audio.rois import RoiTable, write_audio_embeddings
 from geoloc.errors import GeolocError
 from geoloc.layout import ReidPaths
 from geoloc.params import Params
 from geoloc.reid import run_reid
-
-TINY = {"demo_individuals": 4, "demo_photos": 3, "demo_image_size": 48, "image_size": 64}
-
-
-def store(path, labels, seed=0):
-    """An embedding file in the shared schema with one Gaussian blob per label."""
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    codes = np.unique(labels, return_inverse=True)[1]
-    x = 3 * rng.normal(size=(codes.max() + 1, 16))[codes] + rng.normal(size=(len(codes), 16))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    nan = np.full(len(labels), np.nan)
-    rois = RoiTable([f"r{i}.wav" for i in range(len(labels))], labels.astype(str), nan, nan)
-    write_audio_embeddings(
-        path, rois, x, {"backbone": "synthetic", "weights_id": "-", "image_size": 0}
-    )
-    return path
-
-
-def _stage(repo_root, name):
-    spec = importlib.util.spec_from_file_location(f"{name}_stage", repo_root / f"stages/{name}.py")
-    stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stage)
-    return stage
+from tests.stage_runs import labelled_store as store
+from tests.stage_runs import stage_and_command
+from tests.test_pipeline import TINY_PARAMS
 
 
 def _run(*args):
@@ -47,13 +23,11 @@ def _run(*args):
 
 def test_stage_and_command_give_the_same_metrics(tmp_path, monkeypatch, repo_root):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"reid": {**TINY, "matcher": "sift"}}))
-    result = CliRunner().invoke(_stage(repo_root, "reid").main, ["--params", "params.yaml"])
-    assert result.exit_code == 0, result.output
-    by_stage = json.loads((tmp_path / "results/reid/metrics.json").read_text())
-    result = _run("reid", "--out", "command.json")
-    assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "command.json").read_text()) == by_stage
+    params = {"reid": {**TINY_PARAMS["reid"], "matcher": "sift"}}
+    by_stage, by_command = stage_and_command(
+        repo_root, tmp_path, "reid", params, "results/reid/metrics.json", "reid"
+    )
+    assert by_command == by_stage
     assert {"acc_global", "map_global", "acc_pixels", "map_pixels"} <= set(by_stage)
     assert by_stage["n_identities"] == 4 and by_stage["n_query"] == 4
     # the command's shortcut options are params: --matcher global is reid.matcher=global

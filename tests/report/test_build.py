@@ -132,13 +132,13 @@ def test_same_results_give_the_same_page_byte_for_byte(layout):
 
 
 def test_stage_and_command_write_the_same_page(layout, monkeypatch, repo_root):
-    from tests.reid.test_step import _stage
+    from tests.stage_runs import load_stage
 
     _sdm_results(_evaluated(layout, "plants"))
     _live(layout.report().train)
     monkeypatch.chdir(layout.root)
     (layout.root / "params.yaml").write_text(yaml.safe_dump({"sdm": {"map_species": 1}}))
-    result = CliRunner().invoke(_stage(repo_root, "report").main, ["--params", "params.yaml"])
+    result = CliRunner().invoke(load_stage(repo_root, "report").main, ["--params", "params.yaml"])
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(main, ["report", "--out", "command.html", "--svg", "auc.svg"])
     assert result.exit_code == 0, result.output
