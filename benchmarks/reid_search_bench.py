@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from geoloc.reid.evaluate import search
+from geoloc.reid import search
 
 
 def main(n_query: int = 1_000, n_gallery: int = 50_000, dim: int = 256, depth: int = 100):

@@ -80,19 +80,25 @@ class IdentifierPaths(StepPaths):
 @dataclass(frozen=True)
 class ReidPaths(StepPaths):
     source: Path | None  # images or embeddings; None: the synthetic individuals demo
-    out: Path  # metrics.json
+    out: Path | None  # metrics.json; None: not written (the command prints the metrics)
+    identities: Path | None = None  # embeddings source: CSV of gbif_id -> identity
 
 
 @dataclass(frozen=True)
 class ClusterPaths(StepPaths):
     source: Path | None  # sounds or embeddings; None: the synthetic bird-call demo
-    out: Path  # metrics.json
+    out: Path | None  # metrics.json; None: not written (the command prints the metrics)
+    assignments: Path | None = None  # CSV gbif_id,cluster of the final round; None: not written
 
 
 @dataclass(frozen=True)
 class ReportPaths(StepPaths):
-    results: Path
-    out: Path
+    train: Path  # the train step's results folder
+    evaluate: Path  # one evaluate results folder per dataset inside
+    identifier: Path  # one identifier results folder per dataset inside
+    reid: Path  # the reid step's metrics.json
+    cluster: Path  # the cluster step's metrics.json
+    out: Path  # report.html
 
 
 @dataclass(frozen=True)
@@ -160,4 +166,14 @@ class Layout:
         return ClusterPaths(None, self._path("results", "cluster", "metrics.json"))
 
     def report(self) -> ReportPaths:
-        return ReportPaths(self._path("results"), self._path("results", "report.html"))
+        """What every step wrote under results/ (the per-dataset folders sit inside `evaluate` and
+        `identifier`, as `evaluate()` and `identifier()` name them)."""
+        results = self._path("results")
+        return ReportPaths(
+            self.train([]).results,
+            results / "evaluate",
+            results / "identifier",
+            self.reid().out,
+            self.cluster().out,
+            results / "report.html",
+        )

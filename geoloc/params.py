@@ -248,13 +248,14 @@ class IdentifyParams(Section):
 
 
 class ReidParams(Section):
-    """Re-identification (geoloc/reid/evaluate.py, stage reid on the synthetic individuals demo)."""
+    """Re-identification (geoloc/reid, stage reid on the synthetic individuals demo)."""
 
     # global: cosine k-NN on backbone embeddings (any source); sift: local-feature matching
     # (images only; geoloc/reid/sift.py)
     matcher: Literal["global", "sift"] = "global"
     backbone: str = "efficientnet-lite0"
     image_size: Annotated[int, Field(ge=16, le=1024)] | None = None  # None: the backbone's own
+    label_column: str = "identity"  # identity column of a CSV source or identities CSV
     k: PositiveInt = 1
     top_k: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
     query_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2

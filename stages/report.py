@@ -1,20 +1,15 @@
-"""DVC stage `report`: results/ -> results/report.html (self-contained, opens offline)."""
+"""DVC stage `report`: every step's results (results/train, results/evaluate/<ds>,
+results/identifier/<ds>, results/reid, results/cluster) -> results/report.html, one
+self-contained page that opens offline."""
 
-from __future__ import annotations
-
-import click
-
-from geoloc.errors import exit_on_user_error
+from geoloc.entry import stage_command
+from geoloc.report import run_report
 
 
-@click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@exit_on_user_error
-def main(params_path):
-    from geoloc.params import load_params
-    from geoloc.report.build import build_report
-
-    build_report("results", load_params(params_path), "results/report.html")
+@stage_command()
+def main(params, layout):
+    """Build the report of whatever results exist."""
+    run_report(params, layout.report())
 
 
 if __name__ == "__main__":

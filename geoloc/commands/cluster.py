@@ -1,95 +1,63 @@
-"""`geoloc cluster`: HDBSCAN discovery with pseudo-label refinement on an embedding file."""
+"""`geoloc cluster`: the cluster step (geoloc.discovery.run_cluster) on SOURCE, or on the
+stage's synthetic bird calls when SOURCE is absent."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import click
 
+from geoloc.commands.labelled_source import emit, source_argument, with_shortcuts
+from geoloc.entry import params_options
 from geoloc.errors import exit_on_user_error
-from geoloc.params import ClusterParams
-
-_D = ClusterParams()
 
 
 @click.command("cluster")
-@click.argument("embeddings", type=click.Path(exists=True, dir_okay=False))
+@source_argument("[SOURCE]")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the metrics JSON here (without SOURCE: default results/cluster/metrics.json).",
+)
+@click.option(
+    "--assignments",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write gbif_id,cluster (-1 = unclustered) of the final round as CSV here.",
+)
 @click.option(
     "--reduction",
     type=click.Choice(["none", "pca", "umap"]),
-    default=_D.reduction,
-    show_default=True,
-    help="Projection before HDBSCAN (umap needs umap-learn).",
+    help="Shortcut for cluster.reduction (umap needs umap-learn).",
 )
-@click.option("--dim", default=_D.reduce_dim, show_default=True, help="Reduced dimension.")
-@click.option("--min-cluster-size", default=_D.min_cluster_size, show_default=True)
-@click.option("--min-samples", type=int, help="HDBSCAN min_samples (default: min cluster size).")
-@click.option(
-    "--rounds",
-    default=_D.rounds,
-    show_default=True,
-    help="Pseudo-label refinement rounds (0: plain HDBSCAN).",
-)
-@click.option(
-    "--epochs",
-    default=_D.epochs,
-    show_default=True,
-    help="Training epochs of the pseudo-label head per round.",
-)
-@click.option(
-    "--head-dim",
-    default=_D.head_dim,
-    show_default=True,
-    help="Output dimension of the pseudo-label head (the re-embedding).",
-)
-@click.option("--seed", default=_D.seed, show_default=True)
-@click.option(
-    "--assignments",
-    type=click.Path(dir_okay=False),
-    help="Write gbif_id,cluster (-1 = unclustered) CSV here.",
-)
-@click.option("--out", type=click.Path(dir_okay=False), help="Also write per-round metrics JSON.")
+@click.option("--dim", "reduce_dim", type=int, help="Shortcut for cluster.reduce_dim.")
+@click.option("--min-cluster-size", type=int, help="Shortcut for cluster.min_cluster_size.")
+@click.option("--min-samples", type=int, help="Shortcut for cluster.min_samples.")
+@click.option("--rounds", type=int, help="Shortcut for cluster.rounds (0: plain HDBSCAN).")
+@click.option("--epochs", type=int, help="Shortcut for cluster.epochs (refinement head).")
+@click.option("--head-dim", type=int, help="Shortcut for cluster.head_dim.")
+@click.option("--backbone", help="Shortcut for cluster.backbone (sounds: mel-image backbone).")
+@click.option("--seed", type=int, help="Shortcut for cluster.seed.")
+@click.option("--device", help="Shortcut for runtime.device.")
 @exit_on_user_error
-def cluster(
-    embeddings,
-    reduction,
-    dim,
-    min_cluster_size,
-    min_samples,
-    rounds,
-    epochs,
-    head_dim,
-    seed,
-    assignments,
-    out,
-):
-    """Cluster EMBEDDINGS (.h5 from embed or embed-audio) with HDBSCAN, refine with
-    pseudo-labels, and report per round the number of clusters and unclustered fraction, plus
-    ARI, AMI, NMI and purity when the file carries labels (species_key >= 0)."""
-    import pandas as pd
+@params_options  # inside: a bad --params/--set is a user error too
+def cluster(params, source, out, assignments, device, **shortcuts):
+    """Cluster SOURCE with HDBSCAN, refine with pseudo-labels, and print the metrics the
+    `cluster` stage writes: cluster count and unclustered fraction per round, ARI, AMI, NMI and
+    purity, and few-shot accuracy (cluster.fewshot) when SOURCE carries labels.
 
-    from geoloc.discovery.cluster import refine_clusters
-    from geoloc.embed.store import read_embeddings
-    from geoloc.io import atomic_path, write_json
+    SOURCE is an embedding .h5 file (from embed or embed-audio; labelled when every species_key
+    is >= 0), or sounds: a folder of WAV/FLAC ROIs (labels = sub-folder names) or a CSV manifest
+    with `path` and optional `label`, embedded as mel images like the stage's. Without SOURCE,
+    the stage's synthetic bird calls. Params come from --params and --set like the stage's.
+    """
+    from geoloc.discovery import run_cluster
+    from geoloc.layout import ClusterPaths, Layout
 
-    table = read_embeddings(embeddings)
-    truth = table.species_key if (table.species_key >= 0).all() else None
-    pred, history = refine_clusters(
-        table.embedding,
-        truth,
-        reduction=reduction,
-        reduce_dim=dim,
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        rounds=rounds,
-        head_dim=head_dim,
-        epochs=epochs,
-        lr=_D.lr,
-        seed=seed,
+    params = with_shortcuts(
+        with_shortcuts(params, "cluster", **shortcuts), "runtime", device=device
     )
-    if assignments:
-        with atomic_path(assignments) as tmp:
-            pd.DataFrame({"gbif_id": table.gbif_id, "cluster": pred}).to_csv(tmp, index=False)
-    if out:
-        write_json(out, {"rounds": history})
-    click.echo(json.dumps(history, indent=2))
+    if source is None:
+        paths = Layout().cluster().with_options(out=out, assignments=assignments)
+    else:
+        paths = ClusterPaths(source, out, assignments)
+    emit(run_cluster(params, paths))

@@ -1,5 +1,5 @@
-"""Options and loading shared by the commands that evaluate labelled embeddings (`reid`,
-`fewshot`): SOURCE is an .h5 file, an image folder or a CSV, embedded on the fly if needed."""
+"""What the `reid`, `fewshot` and `cluster` commands share: a SOURCE of labelled samples,
+options that are shortcuts for one param, and printing the metrics."""
 
 from __future__ import annotations
 
@@ -8,40 +8,35 @@ import json
 import click
 
 
-def labelled_source_options(fn):
-    """Add SOURCE, --label-column, --identities, --backbone, --device and --out to a command."""
-    for option in reversed(
-        [
-            click.argument("source", type=click.Path(exists=True)),
-            click.option(
-                "--label-column",
-                default="identity",
-                show_default=True,
-                help="Label column of a CSV source (or of --identities).",
-            ),
-            click.option(
-                "--identities",
-                type=click.Path(exists=True, dir_okay=False),
-                help="For an .h5 source: CSV with gbif_id and label columns "
-                "(default: use species_key as the label).",
-            ),
-            click.option(
-                "--backbone",
-                default="efficientnet-lite0",
-                show_default=True,
-                help="Image backbone for image folders/CSVs (embedded on the fly).",
-            ),
-            click.option("--device", default="auto", show_default=True),
-            click.option(
-                "--out", type=click.Path(dir_okay=False), help="Also write the metrics JSON here."
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+def with_shortcuts(params, section: str, **values):
+    """`params` with each given (non-None) shortcut option applied as `--set section.key=value`,
+    so a shortcut is validated and takes effect exactly as the param would."""
+    from geoloc.entry import apply_overrides
+
+    items = [f"{section}.{key}={json.dumps(v)}" for key, v in values.items() if v is not None]
+    return apply_overrides(params, items) if items else params
 
 
-def load_source(source, label_column, identities, backbone, device, image_size=None):
+def comma_list(ctx, option, value):
+    """Click callback: `1,5` -> [1, 5] (None stays None: the param's value)."""
+    if value is None:
+        return None
+    try:
+        return [int(item) for item in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"comma-separated integers expected, not {value!r}") from None
+
+
+def source_argument(kind: str):
+    """SOURCE, optional: without it the command runs on the stage's synthetic demo."""
+    from pathlib import Path
+
+    return click.argument(
+        "source", required=False, type=click.Path(exists=True, path_type=Path), metavar=kind
+    )
+
+
+def load_source(source, label_column, identities, backbone, device):
     """Embeddings and labels of SOURCE (see geoloc.embed.labelled.load_labelled)."""
     from geoloc.embed.labelled import load_labelled
     from geoloc.runtime import resolve_device
@@ -51,29 +46,10 @@ def load_source(source, label_column, identities, backbone, device, image_size=N
         label_column=label_column,
         identities_csv=identities,
         backbone=backbone,
-        image_size=image_size,
         device=resolve_device(device),
     )
 
 
-def load_images(source, label_column):
-    """Lazily opened images and labels of an image folder or CSV SOURCE (not an .h5 file), for
-    matchers that need pixels rather than embeddings."""
-    from pathlib import Path
-
-    from geoloc.embed.labelled import list_images, open_rgb
-    from geoloc.errors import GeolocError
-
-    if Path(source).suffix.lower() in (".h5", ".hdf5"):
-        raise GeolocError(f"{source}: this matcher needs images (a folder or CSV), not embeddings")
-    paths, labels = list_images(source, label_column)
-    return (open_rgb(path) for path in paths), labels
-
-
-def emit(metrics: dict, out: str | None) -> None:
-    """Print the metrics as JSON, and also write them to `out` when given."""
-    from geoloc.io import write_json
-
-    if out:
-        write_json(out, metrics)
+def emit(metrics: dict) -> None:
+    """Print the metrics as JSON."""
     click.echo(json.dumps(metrics, indent=2))

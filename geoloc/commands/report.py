@@ -1,4 +1,4 @@
-"""`geoloc report`: the self-contained HTML report of everything under results/."""
+"""`geoloc report`: the report step (geoloc.report.run_report) on an experiment's results."""
 
 from __future__ import annotations
 
@@ -6,20 +6,23 @@ from pathlib import Path
 
 import click
 
+from geoloc.entry import params_options
 from geoloc.errors import exit_on_user_error
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option(
-    "--results",
-    "results_dir",
-    default="results",
+    "--root",
+    default=".",
     show_default=True,
-    type=click.Path(file_okay=False),
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The experiment folder (a checkout) whose results/ the report reads, laid out as the "
+    "pipeline writes them.",
 )
 @click.option(
-    "--out", default="results/report.html", show_default=True, type=click.Path(dir_okay=False)
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the page here (default: ROOT/results/report.html, as the stage does).",
 )
 @click.option(
     "--svg",
@@ -27,22 +30,22 @@ from geoloc.errors import exit_on_user_error
     help="Also write a static SVG of SDM truth AUC (CV AUC without a truth) by covariate set.",
 )
 @exit_on_user_error
-def report(params_path, results_dir, out, svg):
+@params_options  # inside: a bad --params/--set is a user error too
+def report(params, root, out, svg):
     """Write one HTML page (plotly.js inline, opens offline) with the SDM results, maps, the
-    embedding map, training curves and every other section whose results exist."""
+    embedding map, training curves and every other section whose results exist, as the `report`
+    stage does."""
     from geoloc.errors import GeolocError
     from geoloc.io import atomic_path
-    from geoloc.params import load_params
-    from geoloc.report.build import build_report
-    from geoloc.report.sdm_section import load_sdm_results
-    from geoloc.report.static import auc_svg
+    from geoloc.layout import Layout
+    from geoloc.report import auc_svg, load_sdm_results, run_report
 
-    params = load_params(params_path)
-    click.echo(f"wrote {build_report(results_dir, params, out)}")
+    paths = Layout(root).report().with_options(out=out)
+    click.echo(f"wrote {run_report(params, paths)['out']}")
     if svg:
-        results = load_sdm_results(Path(results_dir), params.dataset_names())
+        results = load_sdm_results(paths.evaluate, params.dataset_names())
         if not results:
-            raise GeolocError(f"no SDM results under {results_dir}: run the evaluate stages first")
+            raise GeolocError(f"no SDM results under {paths.evaluate}: run the evaluate stages")
         prefix = "truth_auc" if any(r.has_truth for r in results) else "auc"
         with atomic_path(svg) as tmp:
             tmp.write_text(auc_svg(results, prefix))

@@ -11,20 +11,22 @@ from geoloc.errors import GeolocError, exit_on_user_error
 
 @click.command("summary")
 @click.option(
-    "--results",
-    type=click.Path(file_okay=False),
-    default="results",
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
     show_default=True,
-    help="The pipeline's results folder.",
+    help="The experiment folder (a checkout) whose results/ to read.",
 )
 @exit_on_user_error
-def summary(results):
-    """Print per dataset the training retrieval error, SDM AUC per covariate set (cross-validated
-    and against the demo's true ranges) and identification accuracy, then the re-id and clustering
-    demos. The full metrics are in `dvc metrics show` and results/report.html."""
+def summary(root):
+    """Print the training retrieval error, per dataset the SDM AUC per covariate set
+    (cross-validated and against the demo's true ranges) and identification accuracy, then the
+    re-id and clustering demos. The full metrics are in `dvc metrics show` and the report."""
+    from geoloc.layout import Layout
     from geoloc.report.summary import summary_text
 
-    folder = Path(results)
-    if not folder.is_dir():
-        raise GeolocError(f"no results folder at {folder}: run `dvc repro` first")
-    click.echo(summary_text(folder) or f"no metrics under {folder} yet")
+    paths = Layout(root).report()
+    inputs = (paths.train, paths.evaluate, paths.identifier, paths.reid, paths.cluster)
+    if not any(path.exists() for path in inputs):
+        raise GeolocError(f"no results under {root}: run `dvc repro` first")
+    click.echo(summary_text(paths) or f"no metrics under {root} yet")

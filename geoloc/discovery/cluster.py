@@ -13,6 +13,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from geoloc.errors import GeolocError
+from geoloc.params import ClusterParams
 
 
 def reduce(x: np.ndarray, method: str = "pca", dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -71,14 +72,10 @@ def cluster_metrics(pred, truth=None) -> dict:
 
 def _fit_head(x: np.ndarray, pseudo: np.ndarray, dim: int, epochs: int, lr: float, seed: int):
     """Train projection + linear classifier on pseudo-labels; return the projection."""
-    import torch
+    from geoloc.runtime import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny head: thread sync costs more than it saves
-    try:
+    with torch_threads(1):  # a tiny head: thread sync costs more than it saves
         return _train_head(x, pseudo, dim, epochs, lr, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train_head(x, pseudo, dim, epochs, lr, seed):
@@ -107,37 +104,24 @@ def _embed(proj, x: np.ndarray) -> np.ndarray:
         return torch.nn.functional.normalize(proj(torch.from_numpy(x)), dim=1).numpy()
 
 
-def refine_clusters(
-    embeddings,
-    truth=None,
-    *,
-    reduction: str = "pca",
-    reduce_dim: int = 16,
-    min_cluster_size: int = 10,
-    min_samples: int | None = None,
-    rounds: int = 2,
-    head_dim: int = 32,
-    epochs: int = 100,
-    lr: float = 1e-2,
-    seed: int = 0,
-) -> tuple[np.ndarray, list[dict]]:
-    """Cluster, then `rounds` times: fit a head on pseudo-labels, re-embed, re-cluster.
+def refine_clusters(embeddings, truth, p: ClusterParams) -> tuple[np.ndarray, list[dict]]:
+    """Cluster, then `p.rounds` times: fit a head on pseudo-labels, re-embed, re-cluster.
 
     The head is trained on the clustered points only, on the input embeddings, and every
     round re-embeds all points. Returns the final cluster ids and one metrics dict per round
-    (round 0 is plain HDBSCAN).
+    (round 0 is plain HDBSCAN); `truth` (None: unknown) adds ARI, AMI, NMI and purity.
     """
     x = np.asarray(embeddings, dtype=np.float32)
-    current = reduce(x, reduction, reduce_dim, seed)
+    current = reduce(x, p.reduction, p.reduce_dim, p.seed)
     history = []
     pred = None
-    for round_ in range(rounds + 1):
+    for round_ in range(p.rounds + 1):
         if round_ > 0:
             keep = pred >= 0
             if len(np.unique(pred[keep])) < 2:
                 break  # nothing to learn from a single cluster
-            proj = _fit_head(x[keep], pred[keep], head_dim, epochs, lr, seed + round_)
+            proj = _fit_head(x[keep], pred[keep], p.head_dim, p.epochs, p.lr, p.seed + round_)
             current = _embed(proj, x)
-        pred = hdbscan(current, min_cluster_size, min_samples)
+        pred = hdbscan(current, p.min_cluster_size, p.min_samples)
         history.append({"round": round_, **cluster_metrics(pred, truth)})
     return pred, history

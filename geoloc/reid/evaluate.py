@@ -16,28 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from geoloc.errors import GeolocError
-
-# Input resolution each backbone family was trained at (MegaDescriptor-L-384 uses 384).
-_IMAGE_SIZES = (
-    ("dinov2", 518),
-    ("clip-l", 518),
-    ("vit-l-14", 518),
-    ("megadescriptor-l-384", 384),
-    ("-384", 384),
-    ("bioclip", 224),
-    ("efficientnet-lite0", 224),
-)
+from geoloc.params import ReidParams
 
 DENSE_LIMIT = 50_000_000  # query x gallery similarities above which "auto" uses FAISS
-
-
-def image_size_for(backbone: str) -> int:
-    """Native input size of a backbone, by name (518 for DINOv2/CLIP-L, 384 or 224 for others)."""
-    name = backbone.lower()
-    for pattern, size in _IMAGE_SIZES:
-        if pattern in name:
-            return size
-    return 224
 
 
 def pixel_embeddings(images, size: int = 24) -> np.ndarray:
@@ -191,42 +172,26 @@ def average_precision(relevant: np.ndarray, n_relevant: int) -> float:
     return float(precision[relevant].sum() / denom)
 
 
-def evaluate_reid(
-    embeddings,
-    labels,
-    *,
-    k: int = 1,
-    top_k: tuple[int, ...] = (1, 5),
-    query_fraction: float = 0.2,
-    seed: int = 0,
-    engine: str = "auto",
-    max_rank: int = 1000,
-) -> dict:
+def evaluate_reid(embeddings, labels, p: ReidParams | None = None) -> dict:
     """Closed-set split, cosine k-NN and retrieval metrics; returns a flat metrics dict.
 
-    `acc` is k-NN classification accuracy, `top<k>` the CMC accuracy, `map` the mean average
-    precision over the first `max_rank` gallery items (exact when the gallery is no larger).
+    `p` (params.yaml `reid:`, defaults when None) gives k, top_k, query_fraction, seed, the
+    search engine and max_rank. `acc` is k-NN classification accuracy, `top<k>` the CMC accuracy,
+    `map` the mean average precision over the first `max_rank` gallery items (exact when the
+    gallery is no larger).
     """
+    p = p or ReidParams()
     embeddings = np.asarray(embeddings)
     if len(embeddings) != len(labels):
         raise GeolocError(f"{len(embeddings)} embeddings but {len(labels)} labels")
 
     def neighbours(split, depth):
-        return search(embeddings[split.query], embeddings[split.gallery], depth, engine)
+        return search(embeddings[split.query], embeddings[split.gallery], depth, p.engine)
 
-    return _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank)
+    return _evaluate(neighbours, labels, p)
 
 
-def evaluate_similarity(
-    similarity,
-    labels,
-    *,
-    k: int = 1,
-    top_k: tuple[int, ...] = (1, 5),
-    query_fraction: float = 0.2,
-    seed: int = 0,
-    max_rank: int = 1000,
-) -> dict:
+def evaluate_similarity(similarity, labels, p: ReidParams | None = None) -> dict:
     """`evaluate_reid` for matchers that score pairs rather than embed images.
 
     `similarity(query_indices, gallery_indices)` returns the (n_query, n_gallery) score matrix
@@ -242,19 +207,19 @@ def evaluate_similarity(
             )
         return top_neighbours(scores, depth)
 
-    return _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank)
+    return _evaluate(neighbours, labels, p or ReidParams())
 
 
-def _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank) -> dict:
+def _evaluate(neighbours, labels, p: ReidParams) -> dict:
     """Split, rank the gallery for each query with `neighbours(split, depth)`, and score."""
     labels = np.asarray(labels)
-    split = closed_set_split(labels, query_fraction, seed)
+    split = closed_set_split(labels, p.query_fraction, p.seed)
     g_lab, q_lab = labels[split.gallery], labels[split.query]
-    depth = min(len(split.gallery), max(max_rank, k))
+    depth = min(len(split.gallery), max(p.max_rank, p.k))
     sims, idx = neighbours(split, depth)
     nb_lab = g_lab[idx]
-    pred = knn_predict(sims, nb_lab, k)
-    ranking = identity_ranking(nb_lab, max(top_k))
+    pred = knn_predict(sims, nb_lab, p.k)
+    ranking = identity_ranking(nb_lab, max(p.top_k))
     per_identity = dict(zip(*np.unique(g_lab, return_counts=True), strict=True))
     ap = [
         average_precision(row == q, per_identity[q]) for row, q in zip(nb_lab, q_lab, strict=True)
@@ -263,10 +228,10 @@ def _evaluate(neighbours, labels, k, top_k, query_fraction, seed, max_rank) -> d
         "acc": float(np.mean(pred == q_lab)),
         **{
             f"top{t}": float(np.mean([q in r[:t] for q, r in zip(q_lab, ranking, strict=True)]))
-            for t in top_k
+            for t in p.top_k
         },
         "map": float(np.mean(ap)),
-        "k": int(k),
+        "k": int(p.k),
         "n_identities": int(len(per_identity)),
         "n_gallery": int(len(split.gallery)),
         "n_query": int(len(split.query)),

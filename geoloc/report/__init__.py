@@ -1,0 +1,17 @@
+"""The HTML report of a pipeline run and the terminal summary of its metrics."""
+
+from geoloc.report.build import SECTIONS, render_report
+from geoloc.report.sdm_section import SdmResults, load_sdm_results
+from geoloc.report.static import auc_svg
+from geoloc.report.step import run_report
+from geoloc.report.summary import summary_text
+
+__all__ = [
+    "SECTIONS",
+    "SdmResults",
+    "auc_svg",
+    "load_sdm_results",
+    "render_report",
+    "run_report",
+    "summary_text",
+]

@@ -1,5 +1,5 @@
 """The self-contained HTML report (results/report.html): one page, plotly.js inline once, opens
-offline. Each section is a builder `fn(results_dir: Path, params) -> str | None` returning an HTML
+offline. Each section is a builder `fn(paths: ReportPaths, params) -> str | None` returning an HTML
 fragment, or None when its inputs are absent (that section is then left out). A module adds its
 section with one line in SECTIONS ("module:function", imported only when the report is built)."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import html
 import importlib
+import os
 from collections.abc import Callable
-from pathlib import Path
 
-from geoloc.io import atomic_path
+from geoloc.layout import ReportPaths
 
 SECTIONS: list[str] = [
     "geoloc.report.sdm_section:sdm_section",
@@ -38,14 +38,15 @@ def builders() -> list[Callable]:
     return out
 
 
-def render_report(results_dir: str | Path, params, sections: list[Callable] | None = None) -> str:
-    """The whole page as a string; sections whose inputs are absent are skipped and listed."""
+def render_report(
+    paths: ReportPaths, params, sections: list[Callable] | None = None
+) -> tuple[str, list[str]]:
+    """The whole page, and the names of the sections left out because their inputs are absent."""
     from plotly.offline import get_plotlyjs
 
-    results_dir = Path(results_dir)
     parts, absent = [], []
     for build in builders() if sections is None else sections:
-        fragment = build(results_dir, params)
+        fragment = build(paths, params)
         if fragment is None:
             absent.append(build.__name__.removesuffix("_section").replace("_", " "))
         else:
@@ -53,20 +54,14 @@ def render_report(results_dir: str | Path, params, sections: list[Callable] | No
     if not parts:
         parts.append("<p>No results yet: run <code>dvc repro</code> first.</p>")
     footer = f'<p class="note">Sections without results: {html.escape(", ".join(absent))}.</p>'
-    return (
+    inputs = (paths.train, paths.evaluate, paths.identifier, paths.reid, paths.cluster)
+    source = os.path.commonpath([str(p) for p in inputs])
+    page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>geoloc report</title>"
         f"<style>{STYLE}</style>"
         f'<script type="text/javascript">{get_plotlyjs()}</script></head>\n<body>\n'
-        f'<h1>geoloc report</h1><p class="note">Built from {html.escape(str(results_dir))}.'
+        f'<h1>geoloc report</h1><p class="note">Built from {html.escape(source)}.'
         "</p>\n" + "\n".join(parts) + ("\n" + footer if absent else "") + "\n</body></html>\n"
     )
-
-
-def build_report(results_dir: str | Path, params, out_path: str | Path) -> Path:
-    """Render and write the report atomically; returns its path."""
-    page = render_report(results_dir, params)
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return out_path
+    return page, absent

@@ -5,12 +5,11 @@ measured top-1 gain."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
+from geoloc.layout import ReportPaths
 from geoloc.report.html import figure_html, note_html, section_html, table_html
+from geoloc.report.results import dataset_folders, read_json
 
 
 def confusion_figure(report: dict, title: str):
@@ -144,16 +143,14 @@ def _dataset_html(name: str, metrics: dict, report: dict) -> str:
     return "\n".join(parts)
 
 
-def identify_section(results_dir: Path, params) -> str | None:
+def identify_section(paths: ReportPaths, params) -> str | None:
     """One block per dataset with identification results; None when no dataset has any."""
     blocks = []
-    for name in params.data.datasets:
-        folder = Path(results_dir) / name / "identify"
-        if not (folder / "metrics.json").is_file() or not (folder / "report.json").is_file():
-            continue
-        metrics = json.loads((folder / "metrics.json").read_text())
-        report = json.loads((folder / "report.json").read_text())
-        blocks.append(_dataset_html(name, metrics, report))
+    datasets = params.dataset_names() if params is not None else None
+    for name, folder in dataset_folders(paths.identifier, "report.json", datasets):
+        metrics = read_json(folder / "metrics.json")
+        if metrics is not None:
+            blocks.append(_dataset_html(name, metrics, read_json(folder / "report.json")))
     if not blocks:
         return None
     return section_html("Identification", *blocks, anchor="identify")

@@ -4,20 +4,16 @@ published reference numbers the demos echo."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pandas as pd
 
+from geoloc.layout import ReportPaths
 from geoloc.report.html import figure_html, note_html, section_html, table_html
+from geoloc.report.results import read_json
 
 ROUND_KEY = re.compile(r"^r(\d+)_(.+)$")
 SHOT_KEY = re.compile(r"^(\w+?)_(\d+)shot_(acc|ci95)$")
-
-
-def _load(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def reid_table(m: dict) -> pd.DataFrame:
@@ -84,10 +80,9 @@ def rounds_figure(table: pd.DataFrame):
     return fig
 
 
-def reid_section(results_dir: Path, params) -> str | None:
-    """HTML for results/reid and results/cluster; None when neither has run."""
-    reid = _load(Path(results_dir) / "reid" / "metrics.json")
-    clus = _load(Path(results_dir) / "cluster" / "metrics.json")
+def reid_section(paths: ReportPaths, params) -> str | None:
+    """HTML for the reid and cluster metrics; None when neither has run."""
+    reid, clus = read_json(paths.reid), read_json(paths.cluster)
     if reid is None and clus is None:
         return None
     parts = []

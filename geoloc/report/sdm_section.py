@@ -1,4 +1,4 @@
-"""Report figures of the SDM evaluation (results/<ds>/sdm/): AUC by covariate set and dataset,
+"""Report figures of the SDM evaluation (results/evaluate/<ds>/): AUC by covariate set and dataset,
 trained encoder vs best baseline per species, predicted maps next to the truth, embedding map.
 
 Maps are drawn as plain x/y scatter (lon, lat with the aspect of mid-latitudes) rather than
@@ -16,7 +16,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from geoloc.layout import ReportPaths
 from geoloc.report.html import figure_html, note_html, section_html, table_html
+from geoloc.report.results import dataset_folders
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
@@ -40,14 +42,10 @@ class SdmResults:
         return any("truth_auc" in stats for stats in self.summary["sets"].values())
 
 
-def load_sdm_results(results_dir: Path, datasets: list[str] | None = None) -> list[SdmResults]:
-    """Every dataset under results_dir with an SDM summary (in `datasets` order when given)."""
-    found = sorted(p.parent.parent.name for p in results_dir.glob("*/sdm/summary.json"))
-    if datasets is not None:
-        found = [d for d in datasets if d in found] + [d for d in found if d not in datasets]
+def load_sdm_results(evaluate_dir: Path, datasets: list[str] | None = None) -> list[SdmResults]:
+    """Every dataset folder under `evaluate_dir` with an SDM summary (`datasets` first)."""
     out = []
-    for ds in found:
-        folder = results_dir / ds / "sdm"
+    for ds, folder in dataset_folders(evaluate_dir, "summary.json", datasets):
         if not (folder / "per_species.csv").is_file():
             continue
         out.append(
@@ -281,10 +279,10 @@ def _ci(stats: dict) -> str:
     return f"{_num(stats['ci_low']):.3f}–{_num(stats['ci_high']):.3f}"
 
 
-def sdm_section(results_dir: Path, params) -> str | None:
+def sdm_section(paths: ReportPaths, params) -> str | None:
     """The SDM part of the report; None when no dataset has been evaluated."""
     datasets = params.dataset_names() if params is not None else None
-    results = load_sdm_results(Path(results_dir), datasets)
+    results = load_sdm_results(paths.evaluate, datasets)
     if not results:
         return None
     parts = [

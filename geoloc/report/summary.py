@@ -3,12 +3,8 @@ to look at first, one block per dataset, instead of `dvc metrics show`'s one ver
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-
-def _load(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+from geoloc.layout import ReportPaths
+from geoloc.report.results import dataset_folders, read_json
 
 
 def _auc_rows(sdm: dict) -> list[str]:
@@ -21,13 +17,12 @@ def _auc_rows(sdm: dict) -> list[str]:
     return rows
 
 
-def dataset_lines(name: str, folder: Path) -> list[str]:
+def dataset_lines(name: str, sdm: dict | None, ident: dict | None) -> list[str]:
+    """One dataset's block: SDM AUC per covariate set, then identification."""
     lines = [f"{name}:"]
-    sdm = _load(folder / "sdm" / "metrics.json")
     if sdm:
         lines.append(f"  SDM ({sdm['n_species']} species, {sdm['n_skipped']} skipped):")
         lines += _auc_rows(sdm)
-    ident = _load(folder / "identify" / "metrics.json")
     if ident:
         lines.append(
             f"  identify: family top-1 {ident['family_top1']:.3f}; hybrid accuracy "
@@ -37,35 +32,42 @@ def dataset_lines(name: str, folder: Path) -> list[str]:
     return lines
 
 
-def summary_text(results: Path) -> str:
-    """Every dataset folder with metrics, then the re-identification and clustering demos."""
+def _reid_line(reid: dict) -> str:
+    peers = [
+        f"{peer} {reid[f'acc_{key}']:.3f}"
+        for key, peer in (("global", "global backbone"), ("pixels", "pixel floor"))
+        if f"acc_{key}" in reid
+    ]
+    return (
+        f"reid: 1-NN accuracy {reid['acc']:.3f}, mAP {reid['map']:.3f} "
+        f"({reid['n_identities']} identities)" + (f"; {', '.join(peers)}" if peers else "")
+    )
+
+
+def summary_text(paths: ReportPaths) -> str:
+    """The encoder, every dataset with metrics, then the re-identification and clustering demos."""
     lines: list[str] = []
-    train = _load(results / "train" / "metrics.json")
+    train = read_json(paths.train / "metrics.json")
     if train:
         lines.append(
             "location encoder (all datasets): median image->location error "
             f"{train['val_median_km_init']:.0f} km untrained -> {train['val_median_km']:.0f} km"
         )
-    for folder in sorted(p for p in results.iterdir() if p.is_dir()):
-        if any((folder / stage / "metrics.json").is_file() for stage in ("sdm", "identify")):
-            lines += dataset_lines(folder.name, folder)
-    reid = _load(results / "reid" / "metrics.json")
+    evaluated = dict(dataset_folders(paths.evaluate, "metrics.json"))
+    identified = dict(dataset_folders(paths.identifier, "metrics.json"))
+    for name in sorted(evaluated.keys() | identified.keys()):
+        sdm = read_json(evaluated[name] / "metrics.json") if name in evaluated else None
+        ident = read_json(identified[name] / "metrics.json") if name in identified else None
+        lines += dataset_lines(name, sdm, ident)
+    reid = read_json(paths.reid)
     if reid:
-        peers = [
-            f"{peer} {reid[f'acc_{key}']:.3f}"
-            for key, peer in (("global", "global backbone"), ("pixels", "pixel floor"))
-            if f"acc_{key}" in reid
-        ]
-        lines.append(
-            f"reid: 1-NN accuracy {reid['acc']:.3f}, mAP {reid['map']:.3f} "
-            f"({reid['n_identities']} identities)" + (f"; {', '.join(peers)}" if peers else "")
-        )
-    cluster = _load(results / "cluster" / "metrics.json")
+        lines.append(_reid_line(reid))
+    cluster = read_json(paths.cluster)
     if cluster:
         lines.append(
             f"cluster: {cluster['n_clusters']} clusters, ARI {cluster['ari']:.3f}, "
             f"NMI {cluster['nmi']:.3f}, unclustered {cluster['unclustered']:.3f}"
         )
-    if (results / "report.html").is_file():
-        lines.append(f"report: {results / 'report.html'}")
+    if paths.out.is_file():
+        lines.append(f"report: {paths.out}")
     return "\n".join(lines)

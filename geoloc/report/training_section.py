@@ -9,13 +9,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from geoloc.layout import ReportPaths
 from geoloc.report.html import figure_html, note_html, section_html
 from geoloc.report.sdm_section import PALETTE
 
 
-def load_curves(results_dir: Path) -> dict[str, pd.DataFrame]:
+def load_curves(train_dir: Path) -> dict[str, pd.DataFrame]:
     """Metric name (path under metrics/, e.g. `train/loss`) -> (step, value) table."""
-    metrics_dir = Path(results_dir) / "train" / "live" / "plots" / "metrics"
+    metrics_dir = Path(train_dir) / "live" / "plots" / "metrics"
     curves: dict[str, pd.DataFrame] = {}
     for tsv in sorted(metrics_dir.glob("**/*.tsv")):
         table = pd.read_csv(tsv, sep="\t")
@@ -52,9 +53,9 @@ def training_curves_figure(curves: dict[str, pd.DataFrame]) -> go.Figure:
     return fig
 
 
-def training_section(results_dir: Path, params) -> str | None:
+def training_section(paths: ReportPaths, params) -> str | None:
     """Training curves of the location encoder; None before any training ran."""
-    curves = load_curves(Path(results_dir))
+    curves = load_curves(paths.train)
     if not curves:
         return None
     return section_html(

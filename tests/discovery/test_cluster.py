@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from geoloc.discovery import cluster
+from geoloc.params import ClusterParams
 
 
 def test_metrics_on_a_known_partition():
@@ -24,7 +25,8 @@ def test_refinement_recovers_blobs_and_reports_each_round():
     rng = np.random.default_rng(0)
     truth = np.repeat(np.arange(4), 40)
     x = 4 * rng.normal(size=(4, 24))[truth] + rng.normal(size=(160, 24))
-    pred, history = cluster.refine_clusters(x, truth, reduce_dim=8, rounds=2, epochs=30)
+    p = ClusterParams(reduce_dim=8, rounds=2, epochs=30)
+    pred, history = cluster.refine_clusters(x, truth, p)
     assert [h["round"] for h in history] == [0, 1, 2]
     assert len(pred) == 160
     for h in history:

@@ -47,3 +47,14 @@ def test_too_few_samples_is_a_user_error():
     x, y = _data(per_class=3)
     with pytest.raises(GeolocError, match="needs 5 classes"):
         fewshot.evaluate_fewshot(x, y, k_shot=1, n_query=5, episodes=1)
+
+
+def test_metrics_for_every_k_shot_under_flat_keys():
+    from geoloc.params import FewshotParams
+
+    x, y = _data()
+    p = FewshotParams(k_shot=[1, 3], episodes=10, methods=["matching"])
+    out = fewshot.fewshot_metrics(x, y, p, seed=4)
+    assert set(out) == {f"matching_{k}shot_{s}" for k in (1, 3) for s in ("acc", "ci95")}
+    single = fewshot.evaluate_fewshot(x, y, k_shot=3, episodes=10, methods=["matching"], seed=4)
+    assert out["matching_3shot_acc"] == single["matching_acc"]

@@ -99,3 +99,23 @@ def test_unknown_backbone_is_a_user_error(tmp_path):
         get_backbone("resnet9000")
     with pytest.raises(GeolocError, match="neither open_clip_config.json"):
         get_backbone(str(tmp_path))
+
+
+def test_native_image_size_is_the_size_get_backbone_loads(
+    tmp_path, tiny_timm_dir, hf_offline_cache
+):
+    from geoloc.embed.backbones import native_image_size
+
+    clip_dir = save_tiny_open_clip(tmp_path / "tiny_clip")
+    hf_offline_cache("imageomics/bioclip-2", clip_dir)
+    hf_offline_cache("timm/test_efficientnet.r160_in1k", tiny_timm_dir)
+    for name in ("efficientnet-lite0", "bioclip-2", str(clip_dir), str(tiny_timm_dir)):
+        assert native_image_size(name) == get_backbone(name).image_size, name
+    assert native_image_size("timm:test_efficientnet.r160_in1k") == 160
+    # read from the libraries' configs, never the weights (none of these are downloaded here)
+    assert native_image_size("dinov2-vitl14") == 518
+    assert native_image_size("open_clip:ViT-L-14/openai") == 224
+    with pytest.raises(GeolocError, match="cannot load backbone 'bioclip'"):
+        native_image_size("bioclip")  # a hub config that is neither cached nor reachable
+    with pytest.raises(GeolocError, match="unknown backbone"):
+        native_image_size("resnet9000")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from geoloc.errors import GeolocError
+from geoloc.params import ReidParams
 from geoloc.reid import evaluate as reid
 
 
@@ -58,8 +59,8 @@ def test_faiss_and_dense_give_the_same_metrics():
     rng = np.random.default_rng(2)
     labels = _labels(rng=rng)
     x = rng.normal(size=(len(labels), 16)) + 1.5 * rng.normal(size=(30, 16))[labels]
-    dense = reid.evaluate_reid(x, labels, engine="dense", k=3)
-    faiss = reid.evaluate_reid(x, labels, engine="faiss", k=3)
+    dense = reid.evaluate_reid(x, labels, ReidParams(engine="dense", k=3))
+    faiss = reid.evaluate_reid(x, labels, ReidParams(engine="faiss", k=3))
     assert dense == faiss
     assert 0.3 < dense["acc"] <= 1
 
@@ -86,7 +87,7 @@ def test_evaluate_reid_on_a_hand_built_case():
     # identity a: gallery x-axis points, b: y-axis; queries split deterministically
     x = np.array([[1, 0.0], [1, 0.1], [1, -0.1], [0, 1.0], [0.1, 1], [-0.1, 1]])
     labels = np.array(["a", "a", "a", "b", "b", "b"])
-    m = reid.evaluate_reid(x, labels, query_fraction=0.34, top_k=(1, 2))
+    m = reid.evaluate_reid(x, labels, ReidParams(query_fraction=0.34, top_k=[1, 2]))
     assert m["acc"] == 1 and m["top1"] == 1 and m["top2"] == 1 and m["map"] == 1
     assert (m["n_query"], m["n_gallery"], m["n_identities"]) == (2, 4, 2)
 
@@ -96,25 +97,18 @@ def test_cmc_counts_identities_not_images():
     assert reid.identity_ranking(nb, 2) == [[1, 2]]
 
 
-def test_image_size_per_backbone():
-    assert reid.image_size_for("dinov2-vitl14") == 518
-    assert reid.image_size_for("open_clip:ViT-L-14/openai") == 518
-    assert reid.image_size_for("hf-hub:BVRA/MegaDescriptor-L-384") == 384
-    assert reid.image_size_for("efficientnet-lite0") == 224
-
-
 def test_similarity_path_gives_the_embedding_metrics_from_cosine_similarities():
     rng = np.random.default_rng(5)
     labels = _labels(rng=rng)
     x = rng.normal(size=(len(labels), 8)) + 1.2 * rng.normal(size=(30, 8))[labels]
     xn = x / np.linalg.norm(x, axis=1, keepdims=True)
-    options = dict(k=3, top_k=(1, 5), query_fraction=0.3, seed=2, max_rank=10)
+    p = ReidParams(k=3, top_k=[1, 5], query_fraction=0.3, seed=2, max_rank=10, engine="dense")
 
     def cosine(rows, cols):
         return xn[rows] @ xn[cols].T
 
-    by_matrix = reid.evaluate_similarity(cosine, labels, **options)
-    assert by_matrix == reid.evaluate_reid(x, labels, engine="dense", **options)
+    by_matrix = reid.evaluate_similarity(cosine, labels, p)
+    assert by_matrix == reid.evaluate_reid(x, labels, p)
     assert 0.3 < by_matrix["acc"] < 1
     with pytest.raises(GeolocError, match="shape"):
         reid.evaluate_similarity(lambda r, c: cosine(r, c)[:, 1:], labels)

@@ -2,6 +2,7 @@
 
 import json
 
+from geoloc.layout import Layout
 from geoloc.report.reid_section import fewshot_table, reid_section, rounds_table
 
 CLUSTER = {
@@ -46,12 +47,13 @@ def test_tables_parse_flat_keys():
 
 
 def test_section_from_results(tmp_path):
-    assert reid_section(tmp_path, None) is None
-    (tmp_path / "cluster").mkdir()
-    (tmp_path / "cluster" / "metrics.json").write_text(json.dumps(CLUSTER))
-    html = reid_section(tmp_path, None)
+    paths = Layout(tmp_path).report()
+    assert reid_section(paths, None) is None
+    paths.cluster.parent.mkdir(parents=True)
+    paths.cluster.write_text(json.dumps(CLUSTER))
+    html = reid_section(paths, None)
     assert "Discovery of bird-call types" in html and "Re-identification (synthetic" not in html
-    (tmp_path / "reid").mkdir()
-    (tmp_path / "reid" / "metrics.json").write_text(json.dumps(REID))
-    html = reid_section(tmp_path, None)
+    paths.reid.parent.mkdir(parents=True)
+    paths.reid.write_text(json.dumps(REID))
+    html = reid_section(paths, None)
     assert "grey pixels (floor)" in html and "0.500" in html and "plotly" in html.lower()

@@ -3,6 +3,7 @@ import json
 from click.testing import CliRunner
 
 from geoloc.cli import main
+from geoloc.layout import Layout
 from geoloc.report.summary import summary_text
 
 
@@ -12,8 +13,9 @@ def _write(path, obj):
 
 
 def test_summary_lists_each_dataset_best_set_first(tmp_path):
+    layout = Layout(tmp_path)
     _write(
-        tmp_path / "plants/sdm/metrics.json",
+        layout.evaluate("plants", "real.zip").out_dir / "metrics.json",
         {
             "n_species": 3,
             "n_skipped": 1,
@@ -24,21 +26,41 @@ def test_summary_lists_each_dataset_best_set_first(tmp_path):
         },
     )
     _write(
-        tmp_path / "train/metrics.json",
+        layout.identifier("plants").results / "metrics.json",
+        {
+            "family_top1": 0.8,
+            "hybrid_accuracy": 0.9,
+            "hybrid_coverage": 0.88,
+            "prior_top1_gain": 0.02,
+        },
+    )
+    _write(
+        layout.identifier("birds").results / "metrics.json",
+        {
+            "family_top1": 0.7,
+            "hybrid_accuracy": 0.8,
+            "hybrid_coverage": 0.88,
+            "prior_top1_gain": -0.01,
+        },
+    )
+    _write(
+        layout.train([]).results / "metrics.json",
         {"val_median_km_init": 500.0, "val_median_km": 200.0},
     )
     _write(
-        tmp_path / "reid/metrics.json",
+        layout.reid().out,
         {"acc": 1.0, "map": 0.99, "n_identities": 24, "acc_global": 0.48, "acc_pixels": 0.58},
     )
     _write(
-        tmp_path / "cluster/metrics.json",
+        layout.cluster().out,
         {"n_clusters": 4, "ari": 0.5, "nmi": 0.6, "unclustered": 0.1},
     )
-    text = summary_text(tmp_path)
+    text = summary_text(layout.report())
     lines = text.splitlines()
     assert lines[0].endswith("500 km untrained -> 200 km")
-    assert lines[1] == "plants:"
+    assert lines[1] == "birds:" and lines[2].startswith("  identify: family top-1 0.700")
+    assert lines[3] == "plants:"
+    assert "family top-1 0.800; hybrid accuracy 0.900 at coverage 0.880" in text
     assert "3 species, 1 skipped" in text
     rows = [line.split() for line in lines if line.strip().startswith(("trained", "coords"))]
     assert rows == [["trained", "0.900", "0.950"], ["coords", "0.800", "0.850"]]
@@ -48,14 +70,17 @@ def test_summary_lists_each_dataset_best_set_first(tmp_path):
 
 
 def test_real_data_without_truth_shows_a_dash(tmp_path):
+    layout = Layout(tmp_path)
     _write(
-        tmp_path / "birds/sdm/metrics.json",
+        layout.evaluate("birds", "real.zip").out_dir / "metrics.json",
         {"n_species": 2, "n_skipped": 0, "auc_trained": 0.7},
     )
-    assert "trained      0.700         -" in summary_text(tmp_path)
+    result = CliRunner().invoke(main, ["summary", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "trained      0.700         -" in result.output
 
 
 def test_missing_results_folder_is_a_clear_error(tmp_path):
-    result = CliRunner().invoke(main, ["summary", "--results", str(tmp_path / "nope")])
+    result = CliRunner().invoke(main, ["summary", "--root", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert "run `dvc repro` first" in result.output

@@ -1,0 +1,77 @@
+"""The reid step (stage `reid`, command `geoloc reid`): re-identification metrics of
+`reid.matcher` and, beside it, of its peers on the same split.
+
+With photos, the metrics of the global backbone (`acc_global`, `map_global`, when the matcher
+is another one) and of grey-pixel thumbnails (`acc_pixels`, `map_pixels`) show what the chosen
+matcher gains over both. An embeddings source has no pixels: only the global metrics, no peers.
+"""
+
+from __future__ import annotations
+
+from geoloc.errors import GeolocError
+from geoloc.layout import ReidPaths
+from geoloc.params import Params
+from geoloc.reid.evaluate import evaluate_reid, evaluate_similarity, pixel_embeddings
+from geoloc.reid.source import ReidSource, load_reid_source
+
+PEER_KEYS = ("acc", "map")
+
+
+def run_reid(params: Params, paths: ReidPaths) -> dict:
+    """Evaluate re-identification on `paths.source`; write the metrics to `paths.out` if set."""
+    from geoloc.io import write_json
+    from geoloc.runtime import seed_everything
+
+    p = params.reid
+    seed_everything(p.seed)
+    source = load_reid_source(p, paths)
+    if source.photos is not None:
+        metrics = photo_metrics(source, params)
+    elif p.matcher == "global":
+        metrics = evaluate_reid(source.embeddings, source.labels, p)
+    else:
+        raise GeolocError(
+            f"reid.matcher {p.matcher!r} matches photos and {paths.source} holds embeddings: "
+            "use reid.matcher=global (--matcher global), or give an image folder or CSV"
+        )
+    if paths.out is not None:
+        write_json(paths.out, metrics)
+    return metrics
+
+
+def photo_metrics(source: ReidSource, params: Params) -> dict:
+    """The matcher's metrics, with the global backbone's and the pixel floor's as peers."""
+    from geoloc.embed.backbones import get_backbone, native_image_size
+    from geoloc.runtime import resolve_device
+
+    p = params.reid
+    backbone = get_backbone(
+        p.backbone,
+        image_size=p.image_size or native_image_size(p.backbone),
+        device=resolve_device(params.runtime.device),
+    )
+    by_backbone = evaluate_reid(backbone.embed_pil(source.photos), source.labels, p)
+    if p.matcher == "global":
+        metrics = by_backbone
+    else:
+        metrics = evaluate_similarity(_sift_similarity(source.photos, p), source.labels, p)
+        metrics.update(_peer(by_backbone, "global"))
+    floor = evaluate_reid(pixel_embeddings(source.photos), source.labels, p)
+    metrics.update(_peer(floor, "pixels"))
+    return metrics
+
+
+def _sift_similarity(photos, p):
+    """Pair scorer over the photos' SIFT features (computed once, up front)."""
+    from geoloc.reid.sift import match_similarity, sift_features
+
+    features = sift_features(photos, p.sift_size, total=len(photos))
+
+    def similarity(rows, cols):
+        return match_similarity(features, rows, cols, p.sift_ratio, p.sift_verify)
+
+    return similarity
+
+
+def _peer(metrics: dict, name: str) -> dict:
+    return {f"{key}_{name}": metrics[key] for key in PEER_KEYS}
