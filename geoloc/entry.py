@@ -8,6 +8,7 @@ option documented as a shortcut for one param) and paths (options); it never run
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import click
@@ -37,6 +38,13 @@ def apply_overrides(params: Params, overrides: tuple[str, ...] | list[str]) -> P
     return parse_params(raw, "--set")
 
 
+def with_shortcuts(params: Params, section: str, **values) -> Params:
+    """`params` with each given (non-None) shortcut option applied as `--set section.key=value`,
+    so a shortcut is validated and takes effect exactly as the param would."""
+    items = [f"{section}.{key}={json.dumps(v)}" for key, v in values.items() if v is not None]
+    return apply_overrides(params, items) if items else params
+
+
 def command_params(params_path: str | None, overrides=()) -> Params:
     """params for a command: the file if it exists (defaults when absent), then `--set`s."""
     path = Path(params_path or "params.yaml")
@@ -63,7 +71,11 @@ def params_options(fn):
     )
     @functools.wraps(fn)
     def wrapper(*args, params_path, overrides, **kwargs):
-        return fn(*args, params=command_params(params_path, overrides), **kwargs)
+        try:
+            params = command_params(params_path, overrides)
+        except GeolocError as err:  # wherever this decorator sits, a bad value is one message
+            raise click.ClickException(str(err)) from None
+        return fn(*args, params=params, **kwargs)
 
     return wrapper
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from geoloc.commands.labelled_source import emit, source_argument, with_shortcuts
-from geoloc.entry import params_options
+from geoloc.commands.labelled_source import emit, source_argument
+from geoloc.entry import params_options, with_shortcuts
 from geoloc.errors import exit_on_user_error
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from geoloc.commands.labelled_source import comma_list, emit, load_source, with_shortcuts
+from geoloc.commands.labelled_source import comma_list, emit, load_source
 from geoloc.discovery.fewshot import METHODS
-from geoloc.entry import params_options
+from geoloc.entry import params_options, with_shortcuts
 from geoloc.errors import exit_on_user_error
 
 

@@ -8,15 +8,6 @@ import json
 import click
 
 
-def with_shortcuts(params, section: str, **values):
-    """`params` with each given (non-None) shortcut option applied as `--set section.key=value`,
-    so a shortcut is validated and takes effect exactly as the param would."""
-    from geoloc.entry import apply_overrides
-
-    items = [f"{section}.{key}={json.dumps(v)}" for key, v in values.items() if v is not None]
-    return apply_overrides(params, items) if items else params
-
-
 def comma_list(ctx, option, value):
     """Click callback: `1,5` -> [1, 5] (None stays None: the param's value)."""
     if value is None:
