@@ -1,8 +1,10 @@
-"""End to end on synthetic embeddings: identify-train (HDF5 + Parquet + encoder in, model and
-metrics out), then `geoloc identify` on image files: the CSV contract, "?" rows, errors CSV."""
+"""End to end on synthetic embeddings: train-identifier (HDF5 + Parquet + encoder in, model and
+metrics out; the stage and the command on the same layout), then `geoloc identify` on image
+files: the CSV contract, "?" rows, errors CSV."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import shutil
@@ -14,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+import geoloc.identify
 from geoloc.cli import main
 from geoloc.encoders.location_encoder import build_location_encoder, save_location_encoder
-from geoloc.identify import inference
-from geoloc.identify.hybrid import METHODS, Thresholds
-from geoloc.identify.model import load_identifier
+from geoloc.identify import METHODS, Thresholds, load_identifier
+from geoloc.layout import Layout
 from geoloc.params import ModelParams
 from tests.identify.identify_data import make_dataset
 
@@ -36,10 +38,11 @@ identify:
 """
 
 
-def _write_inputs(tmp_path, text: bool):
+def _write_inputs(paths, params_file, text: bool):
+    """The synthetic dataset at `paths` (IdentifierPaths): embeddings, taxonomy, encoder."""
     table, taxonomy = make_dataset(dim=DIM, text=text)
-    h5_path = tmp_path / "emb.h5"
-    with h5py.File(h5_path, "w") as h5:
+    paths.embeddings.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(paths.embeddings, "w") as h5:
         for key in ("gbif_id", "lat", "lon", "species_key"):
             h5[key] = getattr(table, key)
         h5["embedding"] = table.embedding.astype(np.float16)
@@ -48,12 +51,13 @@ def _write_inputs(tmp_path, text: bool):
             h5["text/species_key"] = table.text.species_key
             h5["text/species"] = table.text.species.astype(object)
             h5["text/embedding"] = table.text.embedding.astype(np.float16)
-    parquet = tmp_path / "filtered.parquet"
-    taxonomy.to_parquet(parquet)
-    encoder = tmp_path / "encoder.pt"
-    save_location_encoder(build_location_encoder(ModelParams(dim=16, hidden=32), seed=0), encoder)
-    (tmp_path / "params.yaml").write_text(PARAMS)
-    return table, h5_path, parquet, encoder
+    paths.observations.parent.mkdir(parents=True, exist_ok=True)
+    taxonomy.to_parquet(paths.observations)
+    paths.encoder.parent.mkdir(parents=True, exist_ok=True)
+    network = build_location_encoder(ModelParams(dim=16, hidden=32), seed=0)
+    save_location_encoder(network, paths.encoder)
+    params_file.write_text(PARAMS)
+    return table
 
 
 class FakeBackbone:
@@ -72,30 +76,26 @@ class FakeBackbone:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("identify")
-    table, h5_path, parquet, encoder = _write_inputs(tmp_path, text=True)
+    inputs = Layout(tmp_path).identifier("plants")
+    table = _write_inputs(inputs, tmp_path / "params.yaml", text=True)
     result = CliRunner().invoke(
         main,
         [
-            "identify-train",
-            "--embeddings",
-            str(h5_path),
-            "--filtered",
-            str(parquet),
-            "--encoder",
-            str(encoder),
-            "--model-dir",
-            str(tmp_path / "model"),
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--params",
-            str(tmp_path / "params.yaml"),
-        ],  # fmt: skip
-    )
+            "train-identifier",
+            "--embeddings", str(inputs.embeddings),
+            "--observations", str(inputs.observations),
+            "--encoder", str(inputs.encoder),
+            "--model-dir", str(tmp_path / "model"),
+            "--results", str(tmp_path / "results"),
+            "--params", str(tmp_path / "params.yaml"),
+        ],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "hybrid_accuracy: " in result.output and "prior_top1_gain: " in result.output
     return tmp_path, table
 
 
-def test_identify_train_writes_model_and_metrics(trained):
+def test_train_identifier_writes_model_and_metrics(trained):
     tmp_path, _ = trained
     metrics = json.loads((tmp_path / "results" / "metrics.json").read_text())
     for key in ("family_top1", "family_top5", "family_macro_f1", "hybrid_accuracy",
@@ -110,6 +110,71 @@ def test_identify_train_writes_model_and_metrics(trained):
     model = load_identifier(tmp_path / "model")
     assert model.prior is not None and model.thresholds_prior is not None
     assert (tmp_path / "results" / "per_class.csv").is_file()
+
+
+def _stage_main(repo_root):
+    path = repo_root / "stages" / "train_identifier.py"
+    spec = importlib.util.spec_from_file_location("train_identifier_stage", path)
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    return stage.main
+
+
+OUTPUTS = (
+    "results/identifier/plants/metrics.json",
+    "results/identifier/plants/report.json",
+    "results/identifier/plants/per_class.csv",
+    "models/identifier/plants/meta.json",
+    "models/identifier/plants/encoder.pt",
+)
+
+
+def test_stage_and_command_write_the_same_outputs(tmp_path, monkeypatch, repo_root):
+    by_stage, by_command = tmp_path / "stage", tmp_path / "command"
+    _write_inputs(Layout(by_stage).identifier("plants"), by_stage / "params.yaml", text=False)
+    shutil.copytree(by_stage, by_command)
+    monkeypatch.chdir(by_stage)
+    result = CliRunner().invoke(_stage_main(repo_root), ["--dataset", "plants"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.chdir(by_command)
+    result = CliRunner().invoke(main, ["train-identifier", "--dataset", "plants"])
+    assert result.exit_code == 0, result.output
+    for rel in OUTPUTS:
+        assert (by_stage / rel).read_bytes() == (by_command / rel).read_bytes(), rel
+    X = make_dataset(dim=DIM)[0].embedding
+    models = [load_identifier(root / "models/identifier/plants") for root in (by_stage, by_command)]
+    lat, lon = np.full(len(X), 46.0), np.full(len(X), 2.0)
+    for left, right in zip(*(m.components(X, lat, lon).values() for m in models), strict=True):
+        np.testing.assert_array_equal(left, right)
+
+
+def test_train_identifier_set_and_path_options(tmp_path, monkeypatch):
+    _write_inputs(Layout(tmp_path).identifier("plants"), tmp_path / "params.yaml", text=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["train-identifier", "--dataset", "plants", "--results", "elsewhere"]
+    result = CliRunner().invoke(main, [*args, "--set", "identify.prior.enabled=false"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "elsewhere" / "metrics.json").read_text())
+    assert "hybrid_accuracy" in metrics and "prior_top1_gain" not in metrics
+    assert not (tmp_path / "results").exists()
+    assert load_identifier(tmp_path / "models/identifier/plants").prior is None
+
+
+def test_train_identifier_user_errors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["train-identifier", "--embeddings", "e.h5"])
+    assert (
+        result.exit_code == 1 and "give --dataset or --observations, --model-dir" in result.output
+    )
+    result = runner.invoke(main, ["train-identifier", "--dataset", "birds"])
+    assert result.exit_code == 1 and "unknown dataset 'birds'" in result.output
+    paths = Layout(tmp_path).identifier("plants")
+    _write_inputs(paths, tmp_path / "params.yaml", text=False)
+    paths.encoder.unlink()
+    result = runner.invoke(main, ["train-identifier", "--dataset", "plants"])
+    assert result.exit_code == 1 and "location encoder not found" in result.output
+    assert "Traceback" not in result.output
 
 
 def _identify(images, model_dir, out, *extra):
@@ -127,7 +192,7 @@ def test_identify_cli_csv_contract(trained, monkeypatch):
     for s in range(8):
         Image.new("RGB", (8, 8), (s, 0, 0)).save(images / f"sp{s}.png")
     (images / "broken.jpg").write_bytes(b"not a jpeg at all")
-    monkeypatch.setattr(inference, "load_backbone", lambda *a, **k: FakeBackbone(table))
+    monkeypatch.setattr(geoloc.identify, "load_backbone", lambda *a, **k: FakeBackbone(table))
     rows = _identify(
         images, tmp_path / "model", tmp_path / "out.csv", "--lat", "46.5", "--lon", "2.5"
     )
@@ -158,7 +223,7 @@ def test_identify_reads_exif_gps(trained, monkeypatch):
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 36.0), 3: "W", 4: (2.0, 30.0, 0.0)}
     Image.new("RGB", (8, 8), (2, 0, 0)).save(images / "gps.png", exif=exif)
     Image.new("RGB", (8, 8), (2, 0, 0)).save(images / "nogps.png")
-    monkeypatch.setattr(inference, "load_backbone", lambda *a, **k: FakeBackbone(table))
+    monkeypatch.setattr(geoloc.identify, "load_backbone", lambda *a, **k: FakeBackbone(table))
     rows = _identify(images, tmp_path / "model", tmp_path / "exif.csv").set_index("image")
     assert rows.loc["gps.png", "location_source"] == "exif"
     assert float(rows.loc["gps.png", "lat"]) == pytest.approx(48.86)

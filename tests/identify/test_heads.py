@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geoloc.identify.classifier import EmbeddingClassifier, TrainConfig, class_balanced_weights
-from geoloc.identify.location_prior import LocationPrior, PriorConfig, fuse
+from geoloc.identify.classifier import EmbeddingClassifier, class_balanced_weights
+from geoloc.identify.location_prior import LocationPrior, fuse
 from geoloc.identify.metrics import classification_report, most_confused_pairs, top_k_accuracy
 from geoloc.identify.prototypes import PrototypeClassifier
+from geoloc.params import IdentifyParams, IdentifyPriorParams
 from tests.identify.identify_data import FourierEncoder, make_dataset
 
 
@@ -24,10 +25,10 @@ def _imbalanced(seed=0, n_major=600, n_minor=25):
 def test_imbalance_remedy_improves_minority_recall(remedy):
     X, y = _imbalanced(0)
     Xt, yt = _imbalanced(1)
-    cfg = TrainConfig(epochs=15, batch_size=128, lr=1e-2, seed=0)
+    params = IdentifyParams(epochs=15, batch_size=128, lr=1e-2, seed=0)
     recall = {}
     for name in ("none", remedy):
-        pred = EmbeddingClassifier("linear", name, config=cfg).fit(X, y).predict(Xt)
+        pred = EmbeddingClassifier("linear", name).fit(X, y, params).predict(Xt)
         recall[name] = (pred[yt == 1] == 1).mean()
     assert recall["none"] < 0.3 and recall[remedy] > recall["none"] + 0.3
 
@@ -39,8 +40,8 @@ def test_class_balanced_weights_favour_rare_classes():
 
 def test_classifier_state_round_trip():
     X, y = _imbalanced(0, 60, 20)
-    clf = EmbeddingClassifier("mlp", "logit_adjust", hidden=16, config=TrainConfig(epochs=2))
-    clf.fit(X, y)
+    clf = EmbeddingClassifier("mlp", "logit_adjust", hidden=16)
+    clf.fit(X, y, IdentifyParams(epochs=2))
     again = EmbeddingClassifier.from_state(clf.state())
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
 
@@ -48,14 +49,14 @@ def test_classifier_state_round_trip():
 def test_prototypes_blend_text_when_given_and_skip_it_cleanly_otherwise():
     table, _ = make_dataset(dim=16, text=True)
     y = table.species_key - 1000
-    cfg = TrainConfig(epochs=3, batch_size=256, lr=1e-2)
+    params = IdentifyParams(proto_epochs=3, batch_size=256, proto_lr=1e-2)
     n = int(y.max()) + 1
     text = table.text.embedding.copy()
     text[3] = np.nan  # a species without a name embedding falls back to its visual prototype
-    with_text = PrototypeClassifier(cfg).fit(table.embedding, y, n, text=text)
+    with_text = PrototypeClassifier().fit(table.embedding, y, n, params, text=text)
     assert with_text.uses_text and 0 < with_text.visual_weight < 1
     assert with_text.learned_temperature != pytest.approx(0.05)  # the temperature is learned
-    without = PrototypeClassifier(cfg).fit(table.embedding, y, n, text=None)
+    without = PrototypeClassifier().fit(table.embedding, y, n, params, text=None)
     assert not without.uses_text and without.visual_weight == 1.0
     for proto in (with_text, without):
         p = proto.predict_proba(table.embedding)
@@ -67,8 +68,8 @@ def test_prototypes_blend_text_when_given_and_skip_it_cleanly_otherwise():
 def test_location_prior_learns_where_species_live_and_fusion_uses_it():
     table, _ = make_dataset(dim=8)
     y = table.species_key - 1000
-    prior = LocationPrior(FourierEncoder(64, 0.5), 8, PriorConfig(epochs=20, lr=3e-2)).fit(
-        table.lat, table.lon, y
+    prior = LocationPrior(FourierEncoder(64, 0.5), 8).fit(
+        table.lat, table.lon, y, IdentifyPriorParams(epochs=20, lr=3e-2), seed=0
     )
     presence = prior.presence(table.lat, table.lon)
     own = presence[np.arange(len(y)), y]
