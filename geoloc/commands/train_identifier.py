@@ -9,6 +9,8 @@ import click
 from geoloc.entry import params_options
 from geoloc.errors import GeolocError, exit_on_user_error
 
+PATH = click.Path(path_type=Path)
+
 
 @click.command("train-identifier")
 @click.option(
@@ -17,31 +19,25 @@ from geoloc.errors import GeolocError, exit_on_user_error
     "below replace single ones.",
 )
 @click.option(
-    "--embeddings",
-    type=click.Path(path_type=Path),
-    help="Image embeddings (HDF5)  [with --dataset: data/embeddings/<ds>.h5]",
+    "--embeddings", type=PATH, help="Image embeddings  [with --dataset: data/embeddings/<ds>.h5]"
 )
 @click.option(
-    "--observations",
-    type=click.Path(path_type=Path),
-    help="Filtered table with the taxonomy  [with --dataset: data/filtered/<ds>.parquet]",
+    "--observations", type=PATH, help="Taxonomy table  [with --dataset: data/filtered/<ds>.parquet]"
 )
 @click.option(
     "--encoder",
-    type=click.Path(path_type=Path),
+    type=PATH,
     help="Location encoder for the prior  [with --dataset: models/encoder.pt; without: no "
     "prior]. The prior is off with --set identify.prior.enabled=false.",
 )
 @click.option(
-    "--model-dir",
-    type=click.Path(path_type=Path),
-    help="Where the model is written  [with --dataset: models/identifier/<ds>]",
+    "--model-dir", type=PATH, help="Model directory  [with --dataset: models/identifier/<ds>]"
 )
 @click.option(
     "--results",
-    type=click.Path(path_type=Path),
-    help="Where metrics.json, report.json and per_class.csv are written  [with --dataset: "
-    "results/identifier/<ds>; without: the model dir]",
+    type=PATH,
+    help="Metrics, report data, per-class table  [with --dataset: results/identifier/<ds>; "
+    "without: the model dir]",
 )
 @exit_on_user_error
 @params_options

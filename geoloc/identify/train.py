@@ -1,9 +1,9 @@
-"""Fitting and evaluating every identification component on one dataset's embeddings.
+"""Fitting every identification component on one dataset's embeddings.
 
 Split (stratified by species, fixed by seed) -> rank classifiers (each head x imbalance remedy,
 the best on validation macro-F1 is kept) -> common-species classifier -> all-species prototypes
 -> thresholds calibrated on validation -> location prior (when an encoder is given) -> test
-metrics. Everything is measured on the held-out test split.
+metrics. Everything is measured on the held-out test split (geoloc/identify/evaluation.py).
 """
 
 from __future__ import annotations
@@ -16,83 +16,25 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geoloc.embed.store import EmbeddingTable
-from geoloc.errors import GeolocError
-from geoloc.identify.calibration import accuracy_coverage_curve, calibrate_thresholds
 from geoloc.identify.classifier import EmbeddingClassifier
-from geoloc.identify.hybrid import REJECTED, Thresholds, route, summarize
+from geoloc.identify.dataset import IdentifyData, prepare_data, split_counts
+from geoloc.identify.evaluation import evaluate_image_only, evaluate_with_prior
+from geoloc.identify.hybrid import Thresholds
 from geoloc.identify.location_prior import LocationPrior
-from geoloc.identify.metrics import classification_report
-from geoloc.identify.model import IdentifierModel, Labels, join_taxonomy, text_matrix
+from geoloc.identify.metrics import classification_report, minority_recall
+from geoloc.identify.model import IdentifierModel, text_matrix
 from geoloc.identify.prototypes import PrototypeClassifier
-from geoloc.identify.split import stratified_split
 from geoloc.io import to_jsonable
 from geoloc.params import IdentifyParams
 
 
 @dataclass
 class Outcome:
+    """What one training run gives: the fitted model and its test measurements."""
+
     model: IdentifierModel
     metrics: dict  # flat numbers for results/identifier/<ds>/metrics.json
     details: dict  # confusion matrices, curves, per-class tables for the report
-
-
-@dataclass(frozen=True)
-class IdentifyData:
-    """The labelled embeddings of one dataset, its split and which species are rare."""
-
-    labels: Labels
-    X: np.ndarray  # (N, D) embeddings of the labelled rows
-    lat: np.ndarray
-    lon: np.ndarray
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    rare_mask: np.ndarray  # (S,) species with at most identify.rare_max_count observations
-    common_idx: np.ndarray  # indices of the other species
-
-    @property
-    def y(self) -> np.ndarray:
-        return self.labels.y
-
-    @property
-    def y_rank(self) -> np.ndarray:
-        return self.labels.y_rank
-
-
-def prepare_data(table: EmbeddingTable, taxonomy: pd.DataFrame, params: IdentifyParams):
-    """Join the taxonomy, split train/val/test by species and mark the rare species."""
-    labels = join_taxonomy(table, taxonomy, params.rank)
-    train, val, test = stratified_split(
-        labels.y, params.val_fraction, params.test_fraction, params.seed
-    )
-    if len(val) == 0 or len(test) == 0:
-        raise GeolocError("too few observations per species for a train/val/test split")
-    counts = np.bincount(labels.y, minlength=len(labels.species_keys))
-    rare_mask = counts <= params.rare_max_count
-    return IdentifyData(
-        labels=labels,
-        X=table.embedding[labels.rows],
-        lat=table.lat[labels.rows],
-        lon=table.lon[labels.rows],
-        train=train,
-        val=val,
-        test=test,
-        rare_mask=rare_mask,
-        common_idx=np.flatnonzero(~rare_mask),
-    )
-
-
-def split_counts(data: IdentifyData) -> dict:
-    """The sizes the metrics start with: observations, species (common, rare), split parts."""
-    return {
-        "n_obs": len(data.y),
-        "n_species": len(data.labels.species_keys),
-        "n_common": len(data.common_idx),
-        "n_rare": int(data.rare_mask.sum()),
-        "n_train": len(data.train),
-        "n_val": len(data.val),
-        "n_test": len(data.test),
-    }
 
 
 def fit_rank_classifiers(data: IdentifyData, params: IdentifyParams, device, progress):
@@ -130,14 +72,6 @@ def fit_rank_classifiers(data: IdentifyData, params: IdentifyParams, device, pro
     flat.update({f"{params.rank}_{k}": report[k] for k in ("top1", "top5", "macro_f1")})
     flat[f"{params.rank}_balanced_accuracy"] = report["balanced_accuracy"]
     return clf, {"best": label, "runs": runs, "test": report, "metrics": flat}
-
-
-def minority_recall(report: dict, y_train: np.ndarray, n: int) -> float:
-    """Mean test accuracy over the rarer half of the classes (by training count)."""
-    counts = np.bincount(y_train, minlength=n)
-    present = [i for i, row in enumerate(report["per_class"]) if row["accuracy"] is not None]
-    rare = sorted(present, key=lambda i: counts[i])[: max(1, len(present) // 2)]
-    return float(np.mean([report["per_class"][i]["accuracy"] for i in rare]))
 
 
 def fit_species_classifier(data: IdentifyData, params: IdentifyParams, device):
@@ -195,74 +129,6 @@ def assemble_model(data, table, params, rank, classifier, prototypes) -> Identif
             "target_coverage": params.target_coverage,
         },
     )
-
-
-def component_probas(model: IdentifierModel, X: np.ndarray, presence=None):
-    """(classifier, prototype) probabilities of `X`, fused with `presence` when given."""
-    comps = model.fused_components(X, presence)
-    return comps["classifier"], comps["prototype"]
-
-
-def evaluate_hybrid(val_p, test_p, data: IdentifyData, params: IdentifyParams):
-    """Calibrate on validation for the target coverage; measure on test; trace the curve."""
-    y_val, y_test = data.y[data.val], data.y[data.test]
-    common_idx, rare_mask = data.common_idx, data.rare_mask
-    thresholds = calibrate_thresholds(*val_p, y_val, common_idx, rare_mask, params.target_coverage)
-    val_routed = route(*val_p, common_idx, rare_mask, thresholds)
-    test_routed = route(*test_p, common_idx, rare_mask, thresholds)
-    out = summarize(test_routed, y_test, rare_mask)
-    out["coverage_val"] = float((val_routed.pred != REJECTED).mean())
-    curve = accuracy_coverage_curve((*val_p, y_val), (*test_p, y_test), common_idx, rare_mask)
-    return thresholds, {
-        "metrics": out,
-        "thresholds": thresholds.as_dict(),
-        "curve": curve,
-        "operating_point": {"coverage": out["coverage"], "accuracy": out["accuracy"]},
-    }
-
-
-def evaluate_image_only(model: IdentifierModel, data: IdentifyData, params: IdentifyParams):
-    """The prototypes' test report and the hybrid calibrated on image probabilities alone:
-    (thresholds, (val, test) probabilities, metrics, details)."""
-    probas = component_probas(model, data.X[data.val]), component_probas(model, data.X[data.test])
-    report = classification_report(data.y[data.test], probas[1][1], data.labels.species_names)
-    metrics = {f"proto_{k}": report[k] for k in ("top1", "top5", "macro_f1")}
-    thresholds, hybrid = evaluate_hybrid(*probas, data, params)
-    metrics.update({f"hybrid_{k}": v for k, v in hybrid.pop("metrics").items()})
-    return thresholds, probas, metrics, {"species_prototypes": report, "hybrid": hybrid}
-
-
-def evaluate_with_prior(model: IdentifierModel, data: IdentifyData, params, image_probas):
-    """The hybrid recalibrated with the location prior fused in, and its gain over
-    `image_probas` (the image-only (val, test) probabilities): (thresholds, metrics, details)."""
-    fused = tuple(
-        component_probas(model, data.X[rows], model.prior.presence(data.lat[rows], data.lon[rows]))
-        for rows in (data.val, data.test)
-    )
-    thresholds, hybrid = evaluate_hybrid(*fused, data, params)
-    metrics = {f"prior_hybrid_{k}": v for k, v in hybrid.pop("metrics").items()}
-    metrics.update(prior_gain(image_probas, fused, data))
-    return thresholds, metrics, {"hybrid_prior": hybrid}
-
-
-def prior_gain(image_probas, fused_probas, data: IdentifyData) -> dict:
-    """Top-1 of the hybrid at full coverage (no rejection) and of the prototypes, image-only vs
-    fused with the location prior, on test: overall and on rare species."""
-    y_val, y_test = data.y[data.val], data.y[data.test]
-    common_idx, rare_mask = data.common_idx, data.rare_mask
-    rare = rare_mask[y_test]
-    out = {}
-    for tag, (val, test) in (("image", image_probas), ("fused", fused_probas)):
-        full = calibrate_thresholds(*val, y_val, common_idx, rare_mask, 1.0)
-        correct = route(*test, common_idx, rare_mask, full).pred == y_test
-        out[f"prior_top1_{tag}"] = float(correct.mean())
-        out[f"prior_top1_rare_{tag}"] = float(correct[rare].mean()) if rare.any() else math.nan
-        proto_correct = test[1].argmax(axis=1) == y_test
-        out[f"prior_proto_top1_{tag}"] = float(proto_correct.mean())
-    out["prior_top1_gain"] = out["prior_top1_fused"] - out["prior_top1_image"]
-    out["prior_top1_rare_gain"] = out["prior_top1_rare_fused"] - out["prior_top1_rare_image"]
-    out["prior_proto_top1_gain"] = out["prior_proto_top1_fused"] - out["prior_proto_top1_image"]
-    return out
 
 
 def train_identifier(
