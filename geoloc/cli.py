@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "summary": "geoloc.commands.summary:summary",
     "embed": "geoloc.commands.embed:embed",
     "identify": "geoloc.commands.identify:identify",
-    "identify-train": "geoloc.commands.identify_train:identify_train",
+    "train-identifier": "geoloc.commands.train_identifier:train_identifier",
     "evaluate": "geoloc.commands.evaluate:evaluate",
     "report": "geoloc.commands.report:report",
     "train": "geoloc.commands.train:train",

@@ -8,7 +8,7 @@ Sections that a stage does not use may be absent; they then take their defaults.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -209,6 +209,10 @@ class SdmParams(Section):
     seed: NonNegativeInt = 0
 
 
+ClassifierHead = Literal["linear", "mlp"]  # geoloc/identify/classifier.py builds these
+ImbalanceRemedy = Literal["none", "class_balanced", "logit_adjust"]
+
+
 class IdentifyPriorParams(Section):
     """Location prior for identification: a species head on the frozen location encoder."""
 
@@ -221,19 +225,17 @@ class IdentifyPriorParams(Section):
 
 
 class IdentifyParams(Section):
-    """Species and rank identification (geoloc/heads, stage identify@<ds>)."""
+    """Species and rank identification (geoloc/identify, stage train-identifier@<ds>)."""
 
-    rank: Literal["kingdom", "phylum", "class", "order", "family", "genus"] = "family"
+    rank: Literal[TAXON_RANKS] = "family"
     val_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     test_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.15
     rare_max_count: PositiveInt = 50
     target_coverage: Annotated[float, Field(gt=0, le=1)] = 0.88
-    heads: list[Literal["linear", "mlp"]] = Field(default_factory=lambda: ["linear", "mlp"])
-    remedies: list[Literal["none", "class_balanced", "logit_adjust"]] = Field(
-        default_factory=lambda: ["none", "class_balanced", "logit_adjust"]
-    )
-    species_head: Literal["linear", "mlp"] = "mlp"
-    species_remedy: Literal["none", "class_balanced", "logit_adjust"] = "logit_adjust"
+    heads: list[ClassifierHead] = Field(default_factory=lambda: list(get_args(ClassifierHead)))
+    remedies: list[ImbalanceRemedy] = Field(default_factory=lambda: list(get_args(ImbalanceRemedy)))
+    species_head: ClassifierHead = "mlp"
+    species_remedy: ImbalanceRemedy = "logit_adjust"
     classifier_other: bool = True  # common-species classifier gets an "other (rare)" class
     hidden: PositiveInt = 256
     epochs: PositiveInt = 60

@@ -13,7 +13,7 @@ from geoloc.errors import GeolocError, exit_on_user_error
 @click.argument("images_dir", type=click.Path(path_type=Path))
 @click.option(
     "--model", "model_dir", required=True, type=click.Path(path_type=Path),
-    help="Model directory from identify-train (e.g. models/plants/identify).",
+    help="Model directory from train-identifier (e.g. models/identifier/plants).",
 )  # fmt: skip
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Results CSV.")
 @click.option("--errors", type=click.Path(path_type=Path), help="[default: <out>.errors.csv]")
@@ -28,9 +28,8 @@ def identify(images_dir, model_dir, out, errors, lat, lon, backbone, batch_size,
     when rejected; method tells which route answered) and lists unreadable images in a separate
     errors CSV. With --lat/--lon (or EXIF GPS) the location prior re-weights the species."""
     from geoloc.embed.images import image_files
-    from geoloc.identify.inference import identify_images, load_backbone
-    from geoloc.identify.model import load_identifier
-    from geoloc.io import atomic_path
+    from geoloc.identify import identify_images, load_backbone, load_identifier
+    from geoloc.io import write_csv
     from geoloc.runtime import resolve_device
 
     if (lat is None) != (lon is None):
@@ -45,9 +44,8 @@ def identify(images_dir, model_dir, out, errors, lat, lon, backbone, batch_size,
         paths, model, net, location=location, batch_size=batch_size, root=images_dir
     )
     errors = errors or out.with_name(out.stem + ".errors.csv")
-    for table, path in ((results, out), (failed, errors)):
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False)
+    write_csv(results, out)
+    write_csv(failed, errors)
     rejected = int((results["species_pred"] == "?").sum())
     click.echo(
         f"{len(results)} images identified ({rejected} rejected) -> {out}; "

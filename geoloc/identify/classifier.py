@@ -12,17 +12,18 @@ Remedies for long-tailed classes (chosen by name):
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 import torch
 from torch import nn
 
 from geoloc.errors import GeolocError
+from geoloc.params import ClassifierHead, IdentifyParams, ImbalanceRemedy
+from geoloc.runtime import torch_threads
 
-HEADS = ("linear", "mlp")
-REMEDIES = ("none", "class_balanced", "logit_adjust")
+HEADS = get_args(ClassifierHead)
+REMEDIES = get_args(ImbalanceRemedy)
 
 
 def build_head(kind: str, in_dim: int, n_classes: int, hidden: int) -> nn.Module:
@@ -45,39 +46,19 @@ def class_balanced_weights(counts: np.ndarray, beta: float) -> np.ndarray:
     return weights / weights[present].mean()
 
 
-@contextlib.contextmanager
-def single_thread():
-    """Run small CPU training loops on one thread: for heads this size, intra-op threading costs
-    more than it gains, and on a shared machine it is 10x slower (measured in the sandbox)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings shared by the classification heads."""
-
-    epochs: int = 60
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-    device: str = "cpu"
-
-
 class EmbeddingClassifier:
-    """scikit-learn style classifier (`fit`, `predict_proba`) over integer labels 0..C-1."""
+    """scikit-learn style classifier (`fit`, `predict_proba`) over integer labels 0..C-1.
+
+    The architecture (head, remedy, hidden width) is fixed at construction; the optimisation
+    settings (`epochs`, `batch_size`, `lr`, `weight_decay`, `seed` of `identify:`) are given to
+    `fit`, so a loaded classifier needs none of them.
+    """
 
     def __init__(
         self,
         head: str = "mlp",
         remedy: str = "logit_adjust",
         hidden: int = 256,
-        config: TrainConfig | None = None,
         beta: float = 0.999,
         tau: float = 1.0,
     ):
@@ -88,17 +69,23 @@ class EmbeddingClassifier:
         if head not in HEADS:
             raise GeolocError(f"unknown classifier head {head!r}; allowed: {', '.join(HEADS)}")
         self.head, self.remedy, self.hidden = head, remedy, hidden
-        self.config = config or TrainConfig()
         self.beta, self.tau = beta, tau
         self.model: nn.Module | None = None
         self.n_classes = 0
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int | None = None):
-        cfg = self.config
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        params: IdentifyParams,
+        n_classes: int | None = None,
+        device="cpu",
+    ):
+        """Train on (X, y) with the optimisation settings of `params`; `device` as torch takes it."""
         self.n_classes = int(n_classes if n_classes is not None else y.max() + 1)
-        torch.manual_seed(cfg.seed)
-        generator = torch.Generator().manual_seed(cfg.seed)
-        device = torch.device(cfg.device)
+        torch.manual_seed(params.seed)
+        generator = torch.Generator().manual_seed(params.seed)
+        device = torch.device(device)
         self.model = build_head(self.head, X.shape[1], self.n_classes, self.hidden).to(device)
         counts = np.bincount(y, minlength=self.n_classes)
         weight, shift = None, None
@@ -109,21 +96,23 @@ class EmbeddingClassifier:
             prior = np.maximum(counts, 1) / counts.sum()
             shift = torch.tensor(self.tau * np.log(prior), dtype=torch.float32, device=device)
         loss_fn = nn.CrossEntropyLoss(weight=weight)
-        optim = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optim = torch.optim.AdamW(
+            self.model.parameters(), lr=params.lr, weight_decay=params.weight_decay
+        )
         features = torch.as_tensor(X, dtype=torch.float32, device=device)
         targets = torch.as_tensor(y, dtype=torch.long, device=device)
         self.model.train()
-        with single_thread():
-            self._loop(features, targets, shift, loss_fn, optim, generator)
+        with torch_threads(1):
+            self._loop(features, targets, shift, loss_fn, optim, generator, params)
         self.model.eval()
         return self
 
-    def _loop(self, features, targets, shift, loss_fn, optim, generator):
-        cfg, device = self.config, features.device
-        for _ in range(cfg.epochs):
+    def _loop(self, features, targets, shift, loss_fn, optim, generator, params):
+        device = features.device
+        for _ in range(params.epochs):
             order = torch.randperm(len(features), generator=generator).to(device)
-            for start in range(0, len(order), cfg.batch_size):
-                batch = order[start : start + cfg.batch_size]
+            for start in range(0, len(order), params.batch_size):
+                batch = order[start : start + params.batch_size]
                 logits = self.model(features[batch])
                 if shift is not None:
                     logits = logits + shift
@@ -140,8 +129,7 @@ class EmbeddingClassifier:
         return self.model(torch.as_tensor(X, dtype=torch.float32, device=device)).cpu().numpy()
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        logits = self.decision_function(X)
-        return _softmax(logits)
+        return softmax(self.decision_function(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.decision_function(X).argmax(axis=1)
@@ -172,7 +160,7 @@ def _in_dim(model: nn.Module) -> int:
     return first.in_features
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)

@@ -12,14 +12,13 @@ Classification", ICCV 2019).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geoloc.identify.classifier import single_thread
+from geoloc.params import IdentifyPriorParams
+from geoloc.runtime import torch_threads
 
 
 def random_background(
@@ -30,17 +29,6 @@ def random_background(
     bg_lat = np.degrees(np.arcsin(rng.uniform(s0, s1, n)))
     bg_lon = rng.uniform(lon.min(), lon.max(), n)
     return bg_lat, bg_lon
-
-
-@dataclass
-class PriorConfig:
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 1e-2
-    weight_decay: float = 0.0
-    pos_weight: float | None = None  # None: the number of species
-    background_per_presence: int = 4
-    seed: int = 0
 
 
 def assume_negative_full_loss(
@@ -58,34 +46,40 @@ def assume_negative_full_loss(
 class LocationPrior:
     """Species presence head on a frozen location encoder (anything with `.encode(lat, lon)`)."""
 
-    def __init__(self, encoder, n_species: int, config: PriorConfig | None = None):
+    def __init__(self, encoder, n_species: int):
         self.encoder = encoder
         self.n_species = n_species
-        self.config = config or PriorConfig()
         self.head: nn.Linear | None = None
 
     def _features(self, lat, lon) -> torch.Tensor:
         feats = self.encoder.encode(np.asarray(lat, np.float64), np.asarray(lon, np.float64))
         return torch.as_tensor(np.asarray(feats), dtype=torch.float32)
 
-    def fit(self, lat: np.ndarray, lon: np.ndarray, y: np.ndarray):
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
-        generator = torch.Generator().manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
+    def fit(
+        self,
+        lat: np.ndarray,
+        lon: np.ndarray,
+        y: np.ndarray,
+        params: IdentifyPriorParams,
+        seed: int,
+    ):
+        """Train the head on the observations (lat, lon, species y) and random background."""
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        rng = np.random.default_rng(seed)
         obs = self._features(lat, lon)
         bg = self._features(
-            *random_background(lat, lon, len(lat) * cfg.background_per_presence, rng)
+            *random_background(lat, lon, len(lat) * params.background_per_presence, rng)
         )
         targets = torch.as_tensor(y, dtype=torch.long)
-        pos_weight = float(cfg.pos_weight or self.n_species)
+        pos_weight = float(params.pos_weight or self.n_species)
         self.head = nn.Linear(obs.shape[1], self.n_species)
-        optim = torch.optim.Adam(self.head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        with single_thread():
-            for _ in range(cfg.epochs):
+        optim = torch.optim.Adam(self.head.parameters(), lr=params.lr)
+        with torch_threads(1):
+            for _ in range(params.epochs):
                 order = torch.randperm(len(obs), generator=generator)
-                for start in range(0, len(order), cfg.batch_size):
-                    batch = order[start : start + cfg.batch_size]
+                for start in range(0, len(order), params.batch_size):
+                    batch = order[start : start + params.batch_size]
                     bg_batch = torch.randint(len(bg), (len(batch),), generator=generator)
                     loss = assume_negative_full_loss(
                         self.head(obs[batch]), targets[batch], self.head(bg[bg_batch]), pos_weight

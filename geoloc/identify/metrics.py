@@ -56,3 +56,11 @@ def classification_report(y: np.ndarray, proba: np.ndarray, names: list[str]) ->
         "confusion": cm.tolist(),
         "confused_pairs": most_confused_pairs(cm, names),
     }
+
+
+def minority_recall(report: dict, y_train: np.ndarray, n: int) -> float:
+    """Mean test accuracy over the rarer half of the classes (by training count)."""
+    counts = np.bincount(y_train, minlength=n)
+    present = [i for i, row in enumerate(report["per_class"]) if row["accuracy"] is not None]
+    rare = sorted(present, key=lambda i: counts[i])[: max(1, len(present) // 2)]
+    return float(np.mean([report["per_class"][i]["accuracy"] for i in rare]))

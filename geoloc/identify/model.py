@@ -1,6 +1,6 @@
-"""Training, evaluation, saving and loading of the identification model.
+"""The identification model: labels from the taxonomy, fused components, saving and loading.
 
-One model directory (`models/<ds>/identify/`) holds everything inference needs: the rank (e.g.
+One model directory (`models/identifier/<ds>/`) holds everything inference needs: the rank (e.g.
 family) classifier, the common-species classifier, the all-species prototypes, the thresholds
 calibrated on validation (image-only and with the location prior), the location prior head and a
 copy of the location encoder it sits on, and the name of the image backbone.
@@ -8,7 +8,6 @@ copy of the location encoder it sits on, and the name of the image backbone.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from geoloc.identify.classifier import EmbeddingClassifier
 from geoloc.identify.hybrid import Routed, Thresholds, route
 from geoloc.identify.location_prior import LocationPrior, fuse
 from geoloc.identify.prototypes import PrototypeClassifier
-from geoloc.io import atomic_path
+from geoloc.io import atomic_path, write_json
 
 MODEL_FILE, ENCODER_FILE, META_FILE = "model.pt", "encoder.pt", "meta.json"
 
@@ -165,20 +164,16 @@ class IdentifierModel:
         if self.prior is not None:
             with atomic_path(model_dir / ENCODER_FILE) as tmp:
                 shutil.copyfile(encoder_path, tmp)
-        meta = {k: state[k] for k in ("species_names", "rank", "rank_names", "info")}
-        meta["thresholds"], meta["thresholds_prior"] = (
-            _finite(state["thresholds"]),
-            _finite(state["thresholds_prior"]),
-        )
-        with atomic_path(model_dir / META_FILE) as tmp:
-            tmp.write_text(json.dumps(meta, indent=2) + "\n")
+        # standard JSON: an unreachable threshold ("never fires", infinity) is written as null
+        keys = ("species_names", "rank", "rank_names", "info", "thresholds", "thresholds_prior")
+        write_json(model_dir / META_FILE, {k: state[k] for k in keys})
 
 
 def load_identifier(model_dir: str | Path) -> IdentifierModel:
     """Rebuild a saved identifier (and its location prior, from the encoder copy beside it)."""
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
-        raise GeolocError(f"no identification model in {model_dir} (run `geoloc identify-train`)")
+        raise GeolocError(f"no identification model in {model_dir} (run `geoloc train-identifier`)")
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state.get("format") != "geoloc.identifier":
         raise GeolocError(f"{path} is not a geoloc identification model")
@@ -207,10 +202,3 @@ def load_identifier(model_dir: str | Path) -> IdentifierModel:
         classifier_other=state["classifier_other"],
         info=state["info"],
     )
-
-
-def _finite(d: dict | None) -> dict | None:
-    """JSON has no infinity: an unreachable threshold ("never fires") is written as null."""
-    if d is None:
-        return None
-    return {k: (v if np.isfinite(v) else None) for k, v in d.items()}

@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geoloc.identify.classifier import TrainConfig, _softmax, single_thread
+from geoloc.identify.classifier import softmax
+from geoloc.params import IdentifyParams
+from geoloc.runtime import torch_threads
 
 
 class PrototypeNet(nn.Module):
@@ -52,17 +54,24 @@ class PrototypeNet(nn.Module):
 
 
 class PrototypeClassifier:
-    """`fit(X, y, n_classes, text=None)` then `predict_proba(X)`; text rows may be NaN (missing)."""
+    """`fit(X, y, n_classes, params, text=None)` then `predict_proba(X)`; text rows may be NaN
+    (missing). Fine-tuning reads `proto_epochs`, `proto_lr`, `batch_size` and `seed` of
+    `identify:`."""
 
-    def __init__(self, config: TrainConfig | None = None, temperature: float = 0.05):
-        self.config = config or TrainConfig(epochs=30, lr=1e-3)
+    def __init__(self, temperature: float = 0.05):
         self.temperature = temperature
         self.net: PrototypeNet | None = None
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, text: np.ndarray | None = None):
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
-        generator = torch.Generator().manual_seed(cfg.seed)
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: IdentifyParams,
+        text: np.ndarray | None = None,
+    ):
+        torch.manual_seed(params.seed)
+        generator = torch.Generator().manual_seed(params.seed)
         features = F.normalize(torch.as_tensor(X, dtype=torch.float32), dim=1)
         targets = torch.as_tensor(y, dtype=torch.long)
         visual = torch.zeros(n_classes, X.shape[1])
@@ -72,18 +81,17 @@ class PrototypeClassifier:
         if text is not None and text.shape == (n_classes, X.shape[1]):
             text_t = torch.as_tensor(text, dtype=torch.float32)
         self.net = PrototypeNet(visual, text_t, self.temperature)
-        optim = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
-        with single_thread():
-            self._loop(features, targets, optim, generator)
+        optim = torch.optim.Adam(self.net.parameters(), lr=params.proto_lr)
+        with torch_threads(1):
+            self._loop(features, targets, optim, generator, params)
         self.net.eval()
         return self
 
-    def _loop(self, features, targets, optim, generator):
-        cfg = self.config
-        for _ in range(cfg.epochs):
+    def _loop(self, features, targets, optim, generator, params: IdentifyParams):
+        for _ in range(params.proto_epochs):
             order = torch.randperm(len(features), generator=generator)
-            for start in range(0, len(order), cfg.batch_size):
-                batch = order[start : start + cfg.batch_size]
+            for start in range(0, len(order), params.batch_size):
+                batch = order[start : start + params.batch_size]
                 loss = F.cross_entropy(self.net(features[batch]), targets[batch])
                 optim.zero_grad()
                 loss.backward()
@@ -103,7 +111,7 @@ class PrototypeClassifier:
 
     @torch.no_grad()
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return _softmax(self.net(torch.as_tensor(X, dtype=torch.float32)).numpy())
+        return softmax(self.net(torch.as_tensor(X, dtype=torch.float32)).numpy())
 
     def state(self) -> dict:
         return {

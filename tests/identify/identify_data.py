@@ -1,13 +1,29 @@
 """Synthetic identification data for the tests: gaussian clusters per species with imbalanced
-counts, families grouping species, locations clustered per species inside France."""
+counts, families grouping species, locations clustered per species inside France; the same
+written as a dataset's files (embeddings, filtered table, encoder) and a fake image backbone."""
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pandas as pd
 
 from geoloc.embed.store import EmbeddingTable, TextEmbeddings
+from geoloc.encoders.location_encoder import build_location_encoder, save_location_encoder
+from geoloc.params import ModelParams
 
+DIM = 16  # embedding width of the end-to-end tests
+PARAMS = """
+identify:
+  heads: [linear]
+  remedies: [none, logit_adjust]
+  hidden: 32
+  epochs: 8
+  lr: 0.01
+  proto_epochs: 4
+  target_coverage: 0.8
+  prior: {epochs: 4}
+"""  # a quick identify: section for the end-to-end tests
 COUNTS = (220, 180, 150, 120, 40, 25, 15, 12)  # 4 common, 4 rare (<= 50)
 FAMILIES = (
     "Rosaceae",
@@ -76,3 +92,38 @@ class FourierEncoder:
     def encode(self, lat, lon, batch_size: int = 65536):
         z = np.column_stack([lat, lon]) @ self.w
         return np.concatenate([np.sin(z), np.cos(z)], axis=1).astype(np.float32)
+
+
+def write_inputs(paths, params_file, text: bool):
+    """The synthetic dataset at `paths` (IdentifierPaths): embeddings, taxonomy, encoder."""
+    table, taxonomy = make_dataset(dim=DIM, text=text)
+    paths.embeddings.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(paths.embeddings, "w") as h5:
+        for key in ("gbif_id", "lat", "lon", "species_key"):
+            h5[key] = getattr(table, key)
+        h5["embedding"] = table.embedding.astype(np.float16)
+        h5.attrs.update(backbone="fake-backbone", image_size=32, dim=DIM)
+        if text:
+            h5["text/species_key"] = table.text.species_key
+            h5["text/species"] = table.text.species.astype(object)
+            h5["text/embedding"] = table.text.embedding.astype(np.float16)
+    paths.observations.parent.mkdir(parents=True, exist_ok=True)
+    taxonomy.to_parquet(paths.observations)
+    paths.encoder.parent.mkdir(parents=True, exist_ok=True)
+    network = build_location_encoder(ModelParams(dim=16, hidden=32), seed=0)
+    save_location_encoder(network, paths.encoder)
+    params_file.write_text(PARAMS)
+    return table
+
+
+class FakeBackbone:
+    """Maps an image to the synthetic embedding of the species its red channel encodes."""
+
+    def __init__(self, table):
+        self.centres = np.stack(
+            [table.embedding[table.species_key == k].mean(0) for k in np.unique(table.species_key)]
+        )
+
+    def embed_pil(self, images, batch_size=64):
+        v = self.centres[[im.getpixel((0, 0))[0] for im in images]]
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
