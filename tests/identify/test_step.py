@@ -99,13 +99,14 @@ def test_train_identifier_user_errors(tmp_path, monkeypatch):
 
 
 def test_report_section_shows_heatmap_and_curve(trained, tmp_path):
+    from geoloc.layout import Layout
     from geoloc.params import Params
     from geoloc.report.identify_section import identify_section
 
     params = Params()
-    assert identify_section(tmp_path, params) is None
-    target = tmp_path / "plants" / "identify"
-    shutil.copytree(trained[0] / "results", target)
-    page = identify_section(tmp_path, params)
+    paths = Layout(tmp_path).report()
+    assert identify_section(paths, params) is None
+    shutil.copytree(trained[0] / "results", paths.identifier / "plants")
+    page = identify_section(paths, params)
     assert 'id="identify"' in page and "plants" in page
     assert '"type":"heatmap"' in page and "operating point" in page and "Location prior" in page
