@@ -180,19 +180,42 @@ class TrainParams(Section):
 class SdmParams(Section):
     """Species distribution model evaluation (geoloc/sdm, stage evaluate@<ds>)."""
 
-    covariates: list[Literal["trained", "geoclip", "sh", "rff", "wrap", "coords", "random"]] = (
-        Field(default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"])
+    covariates: list[str] = Field(  # names of geoloc.registry.COVARIATES
+        default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"],
+        min_length=1,
     )
-    learner: Literal["logistic", "rf_downsampled", "mlp"] = "logistic"
+    learner: str = "logistic"  # a name of geoloc.registry.LEARNERS
     learner_options: dict[str, float | int | str] = Field(default_factory=dict)  # e.g. {C: 0.1}
     block_km: PositiveFloat = 50.0
     folds: Annotated[int, Field(ge=2)] = 5
     background: PositiveInt = 5000  # target-group background points per species
     min_presences: Annotated[int, Field(ge=2)] = 10  # fewer records: species skipped, counted
-    truth: str = "data/raw/demo_truth.parquet"  # scored only when data.archive is the demo's
     map_species: NonNegativeInt = 3  # species mapped in the report
     bootstrap: PositiveInt = 2000  # resamples for the 95% CIs over species
     seed: NonNegativeInt = 0
+
+    @field_validator("covariates")
+    @classmethod
+    def _known_covariates(cls, names: list[str]) -> list[str]:
+        from geoloc.registry import COVARIATES
+
+        return [_registered(COVARIATES, name) for name in names]
+
+    @field_validator("learner")
+    @classmethod
+    def _known_learner(cls, name: str) -> str:
+        from geoloc.registry import LEARNERS
+
+        return _registered(LEARNERS, name)
+
+
+def _registered(registry, name: str) -> str:
+    """`name` if `registry` has it; else a ValueError (pydantic names the key) with the choices."""
+    if name not in registry:
+        raise ValueError(
+            f"unknown {registry.kind} {name!r}; allowed: {', '.join(registry.names())}"
+        )
+    return name
 
 
 class IdentifyPriorParams(Section):
