@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from geoloc.bench.disdat import (
+    REGION_MODEL,
     CovariateSet,
     DisdatOptions,
     EnvTransform,
@@ -27,6 +28,7 @@ from geoloc.bench.disdat import (
 from geoloc.cli import main
 from geoloc.errors import GeolocError
 from geoloc.params import TrainParams
+from geoloc.sdm import CovariateContext, coords_features, covariate_function
 
 GROUPS = {"bird": ["tst01", "tst02"], "plant": ["tst03"]}
 # species -> (env column it prefers high values of); tst02 likes low temperature
@@ -213,6 +215,14 @@ def test_design_matrices(region):
     assert shape("env+coords") == (n, 5 + 5)
     assert shape("env+sh") == (n, 5 + 5)
     assert shape("rff")[1] == 2 * 3 * 64
+
+
+def test_base_sets_are_the_pipeline_sets_built_through_the_registry(region):
+    covariates = RegionCovariates(region, DisdatOptions(seed=2))
+    lat, lon = covariates.lat, covariates.lon
+    np.testing.assert_array_equal(covariates.embedding("coords"), coords_features(lat, lon))
+    rff = covariate_function("rff", CovariateContext(REGION_MODEL, seed=2))
+    np.testing.assert_array_equal(covariates.embedding("rff"), rff(*covariates.frame(lat, lon)))
 
 
 def test_effort_covariate_follows_where_the_group_was_recorded(region):

@@ -103,22 +103,6 @@ class RegionFrame:
         return y, x
 
 
-def coords_features(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """lon, lat, their squares and product (the reference's trend surface)."""
-    return np.column_stack([lon, lat, lon**2, lat**2, lon * lat]).astype(np.float64)
-
-
-def _positional(name: str, options: dict, lat, lon) -> np.ndarray:
-    import torch
-
-    from geoloc.encoders.positional import build_encoding
-
-    encoding = build_encoding(name, **options)
-    with torch.no_grad():
-        out = encoding(torch.as_tensor(lat, dtype=torch.float32), torch.as_tensor(lon))
-    return out.float().numpy()
-
-
 class RegionCovariates:
     """Builds and caches every covariate block of one region, for training points (presence
     records followed by background points) and test sites."""
@@ -157,26 +141,15 @@ class RegionCovariates:
         return self._cache[name]
 
     def _compute(self, name: str) -> np.ndarray:
-        if name == "coords":
-            return coords_features(self.lat, self.lon)
-        if name == "geoclip":
-            from geoloc.encoders.geoclip import geoclip_features
+        from geoloc.sdm.covariates import CovariateContext, covariate_function
 
-            return geoclip_features(self.lat, self.lon)
-        flat, flon = self.frame(self.lat, self.lon)
-        model = self.options.model
-        if name == "sh":
-            return _positional("sh", {"degrees": model.legendre}, flat, flon)
-        if name == "rff":
-            options = {
-                "sigmas": tuple(model.rff_sigmas),
-                "features": model.rff_features,
-                "seed": self.options.seed,
-            }
-            return _positional("rff", options, flat, flon)
+        if name not in EMBEDDINGS:
+            raise GeolocError(f"unknown embedding {name!r}; known: {', '.join(EMBEDDINGS)}")
+        lat, lon = self.frame(self.lat, self.lon) if name in FRAMED else (self.lat, self.lon)
         if name == "trained":
-            return self._trained(flat, flon)
-        raise GeolocError(f"unknown embedding {name!r}; known: {', '.join(EMBEDDINGS)}")
+            return self._trained(lat, lon)
+        context = CovariateContext(self.options.model, self.options.seed, self.device)
+        return covariate_function(name, context)(lat, lon)
 
     def _trained(self, flat: np.ndarray, flon: np.ndarray) -> np.ndarray:
         from geoloc.train.trainer import train_location_encoder
