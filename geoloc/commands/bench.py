@@ -24,7 +24,7 @@ def bench():
     required=True,
     type=click.Path(file_okay=False),
     help="Folder with one sub-folder per region (train_po/train_bg/test_pa.parquet) and "
-    "metadata.json, e.g. ../shared/data/disdat.",
+    "metadata.json.",
 )
 @click.option(
     "--out",

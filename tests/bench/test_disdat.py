@@ -60,7 +60,7 @@ def _suitability(frame, species):
 
 
 def build_region(root: Path, name="TST", seed=0) -> Path:
-    """Write one region folder + a parent metadata.json like ../shared/data/disdat."""
+    """Write one region folder + a parent metadata.json, as the real DISDAT data folder has."""
     rng = np.random.default_rng(seed)
     region = root / name
     region.mkdir(parents=True)
