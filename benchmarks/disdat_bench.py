@@ -1,5 +1,6 @@
-"""DISDAT real-data SDM benchmark: `geoloc bench disdat` on ../shared/data/disdat, printed beside
-the reference numbers measured on the same four regions (../shared/data/README.md).
+"""DISDAT real-data SDM benchmark: `geoloc bench disdat` on the project's DISDAT data folder
+($GEOLOC_SHARED_DATA/disdat), printed beside the reference numbers published with that data for
+the same four regions.
 
 Runs only where the shared data folder exists (the project's own machines); elsewhere it says so
 and exits 0. Usage: .venv/bin/python benchmarks/disdat_bench.py [--out DIR]
@@ -19,7 +20,7 @@ import click
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("GEOLOC_SHARED_DATA", REPO.parent / "shared" / "data")) / "disdat"
 
-# ../shared/data/README.md: same protocol, four regions (species): AWT 40, CAN 20, NSW 54, NZ 52
+# published with the data: same protocol, four regions (species): AWT 40, CAN 20, NSW 54, NZ 52
 REFERENCE = {
     "logistic env": {"AWT": 0.660, "CAN": 0.594, "NSW": 0.698, "NZ": 0.731},
     "logistic env+coords": {"AWT": 0.664, "CAN": 0.594, "NSW": 0.701, "NZ": 0.732},
@@ -47,7 +48,7 @@ def main(out):
         click.echo(f"disdat benchmark skipped: {DATA} not found (only on the project's machines)")
         return
     sys.path.insert(0, str(REPO))
-    from geoloc.bench.disdat.run import auc_table, markdown_table, run_benchmark
+    from geoloc.bench.disdat import auc_table, markdown_table, run_benchmark
 
     out = Path(out or tempfile.mkdtemp(prefix="disdat-"))
     wall = time.perf_counter()
@@ -55,7 +56,7 @@ def main(out):
     wall = time.perf_counter() - wall
     usage = resource.getrusage(resource.RUSAGE_SELF)
     click.echo(markdown_table(auc_table(run.summary)), nl=False)
-    click.echo("\nreference (../shared/data/README.md), regions AWT CAN NSW NZ then ALL:")
+    click.echo("\nreference (published with the data), regions AWT CAN NSW NZ then ALL:")
     click.echo("\n".join(reference_rows()))
     click.echo(
         f"\nwall {wall:.0f} s, CPU {usage.ru_utime + usage.ru_stime:.0f} s (user+sys); "

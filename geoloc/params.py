@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from geoloc.errors import GeolocError
-from geoloc.registry import ENCODINGS, NETWORKS, Registry
+from geoloc.registry import COVARIATES, ENCODINGS, LEARNERS, NETWORKS, Registry
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -194,16 +194,16 @@ class TrainParams(Section):
 class SdmParams(Section):
     """Species distribution model evaluation (geoloc/sdm, stage evaluate@<ds>)."""
 
-    covariates: list[Literal["trained", "geoclip", "sh", "rff", "wrap", "coords", "random"]] = (
-        Field(default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"])
+    covariates: list[Annotated[str, registered(COVARIATES)]] = Field(
+        default_factory=lambda: ["trained", "geoclip", "sh", "rff", "coords", "random"],
+        min_length=1,
     )
-    learner: Literal["logistic", "rf_downsampled", "mlp"] = "logistic"
+    learner: Annotated[str, registered(LEARNERS)] = "logistic"
     learner_options: dict[str, float | int | str] = Field(default_factory=dict)  # e.g. {C: 0.1}
     block_km: PositiveFloat = 50.0
     folds: Annotated[int, Field(ge=2)] = 5
     background: PositiveInt = 5000  # target-group background points per species
     min_presences: Annotated[int, Field(ge=2)] = 10  # fewer records: species skipped, counted
-    truth: str = "data/raw/demo_truth.parquet"  # scored only when data.archive is the demo's
     map_species: NonNegativeInt = 3  # species mapped in the report
     bootstrap: PositiveInt = 2000  # resamples for the 95% CIs over species
     seed: NonNegativeInt = 0
@@ -357,7 +357,7 @@ def _describe(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid parameters"]
     for problem in err.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = f"unknown key; allowed here: {', '.join(_allowed_keys(problem['loc']))}"
         lines.append(f"  {key}: {message}")

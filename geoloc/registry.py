@@ -73,3 +73,18 @@ LEARNERS = Registry(
         "mlp": "geoloc.sdm.learners:BatchedMLP",
     },
 )
+
+# SDM covariate sets, each a builder f(CovariateContext) -> f(lat, lon) -> (N, D): params
+# `sdm.covariates`, and the base sets of `geoloc bench disdat --sets`.
+COVARIATES = Registry(
+    "covariate set",
+    {
+        "trained": "geoloc.sdm.covariates:trained_set",
+        "geoclip": "geoloc.sdm.covariates:geoclip_set",
+        "sh": "geoloc.sdm.covariates:sh_set",
+        "rff": "geoloc.sdm.covariates:rff_set",
+        "wrap": "geoloc.sdm.covariates:wrap_set",
+        "coords": "geoloc.sdm.covariates:coords_set",
+        "random": "geoloc.sdm.covariates:random_set",
+    },
+)

@@ -24,6 +24,15 @@ def test_repo_params_yaml_is_valid(repo_root):
         ({"runtime": {"device": "gpu"}}, ["runtime.device", "auto|cpu|cuda"]),
         ({"model": {"pe": "fourier"}}, ["model.pe", "positional encoding 'fourier'", "'sh'"]),
         ({"model": {"net": "cnn"}}, ["model.net", "unknown network 'cnn'", "'resmlp'"]),
+        (
+            {"sdm": {"learner": "svm"}},
+            ["sdm.learner", "unknown SDM learner 'svm'", "rf_downsampled"],
+        ),
+        (
+            {"sdm": {"covariates": ["coords", "env"]}},
+            ["sdm.covariates", "'env'", "'trained', 'geoclip'"],
+        ),
+        ({"sdm": {"covariates": []}}, ["sdm.covariates", "at least 1 item"]),
     ],
 )
 def test_bad_params_name_the_key_and_allowed_values(raw, expected):

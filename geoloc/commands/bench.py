@@ -24,7 +24,7 @@ def bench():
     required=True,
     type=click.Path(file_okay=False),
     help="Folder with one sub-folder per region (train_po/train_bg/test_pa.parquet) and "
-    "metadata.json, e.g. ../shared/data/disdat.",
+    "metadata.json.",
 )
 @click.option(
     "--out",
@@ -80,10 +80,10 @@ def disdat(data_dir, out_dir, regions, sets, learners, pcs, seed, device, thread
     survey sites of its group, AUC where it was surveyed. Prints the mean AUC per region and
     covariate set x learner, and writes the tables and figure to --out.
     """
-    from geoloc.bench.disdat.covariates import CovariateConfig
-    from geoloc.bench.disdat.run import (
+    from geoloc.bench.disdat import (
         DEFAULT_LEARNERS,
         DEFAULT_SETS,
+        DisdatOptions,
         auc_table,
         markdown_table,
         run_benchmark,
@@ -97,7 +97,7 @@ def disdat(data_dir, out_dir, regions, sets, learners, pcs, seed, device, thread
         regions=_names(regions) or None,
         covariate_sets=_names(sets) or DEFAULT_SETS,
         learners=_names(learners) or DEFAULT_LEARNERS,
-        config=CovariateConfig(pcs=pcs, seed=seed),
+        options=DisdatOptions(pcs=pcs, seed=seed),
         device=device,
         threads=threads or None,
     )

@@ -6,12 +6,12 @@ import json
 
 import click
 
+from geoloc.entry import params_options
 from geoloc.errors import exit_on_user_error
 
 
 @click.command()
 @click.option("--dataset", required=True, help="A name from params.yaml data.datasets.")
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option(
     "--observations",
     type=click.Path(dir_okay=False),
@@ -25,33 +25,24 @@ from geoloc.errors import exit_on_user_error
 @click.option(
     "--truth",
     type=click.Path(dir_okay=False),
-    help="True ranges (the demo's truth table) to also score truth AUC against.",
+    help="True ranges (long: species_key, lat, lon, present) to score truth AUC against  "
+    "[default: data/raw/demo_truth.parquet when data.archive is the demo's, else none]",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
-    help="Output folder  [default: results/<dataset>/sdm]",
+    help="Output folder  [default: results/evaluate/<dataset>]",
 )
 @exit_on_user_error
-def evaluate(dataset, params_path, observations, encoder, truth, out):
+@params_options
+def evaluate(dataset, observations, encoder, truth, out, params):
     """Fit presence-only SDMs (target-group background, spatial block CV) with each covariate
-    set of params `sdm.covariates` and report the mean AUC per set (and truth AUC with --truth).
+    set of params `sdm.covariates` and report the mean AUC per set (and the truth AUC where the
+    true ranges are known). Without path options this is the `evaluate@<dataset>` stage.
     """
-    from geoloc.encoders.location_encoder import PIPELINE_ENCODER
-    from geoloc.params import load_params
-    from geoloc.runtime import resolve_device, seed_everything
-    from geoloc.sdm.run import run_sdm
+    from geoloc.layout import Layout
+    from geoloc.sdm import run_evaluate
 
-    params = load_params(params_path)
-    params.check_dataset(dataset)
-    seed_everything(params.sdm.seed)
-    metrics = run_sdm(
-        dataset,
-        observations_path=observations or f"data/filtered/{dataset}.parquet",
-        encoder_path=encoder or PIPELINE_ENCODER,
-        truth_path=truth,
-        out_dir=out or f"results/{dataset}/sdm",
-        params=params,
-        device=resolve_device(params.runtime.device),
-    )
-    click.echo(json.dumps(metrics, indent=2))
+    paths = Layout().evaluate(params.check_dataset(dataset), params.data.archive)
+    paths = paths.with_options(observations=observations, encoder=encoder, truth=truth, out_dir=out)
+    click.echo(json.dumps(run_evaluate(params, paths), indent=2))

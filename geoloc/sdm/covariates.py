@@ -6,20 +6,43 @@
 - `sh`, `rff`, `wrap`: untrained positional encodings with the options of params `model:`.
 - `coords`: lat, lon, their squares and product (a quadratic trend surface).
 
-`CovariateCache` computes a set once for all points of a stage (observations and grid together)
-and hands out rows, so every fold and learner reuses the same matrix.
+The names are those of `geoloc.registry.COVARIATES`, whose entries are the `*_set` builders here:
+each takes a `CovariateContext` and returns `f(lat, lon) -> (N, D) float32`. Both SDM protocols
+(the pipeline's evaluate step and the DISDAT benchmark) build their sets with
+`covariate_function`. `CovariateCache` computes a set once for all points of a step (observations
+and grid together) and hands out rows, so every fold and learner reuses the same matrix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from geoloc.errors import GeolocError
+from geoloc.params import ModelParams
 
-COVARIATE_SETS = ("trained", "geoclip", "sh", "rff", "wrap", "coords", "random")
+FeatureFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class CovariateContext:
+    """What a set needs besides the points: params `model:` (the untrained encodings and the
+    random network), the seed of their random parts, the device, the trained encoder file."""
+
+    model: ModelParams
+    seed: int = 0
+    device: object = "cpu"
+    encoder: Path | None = None
+
+
+def covariate_function(name: str, context: CovariateContext) -> FeatureFunction:
+    """`f(lat, lon) -> (N, D)` for the registered covariate set `name`."""
+    from geoloc.registry import COVARIATES
+
+    return COVARIATES.get(name)(context)
 
 
 def coords_features(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -29,13 +52,36 @@ def coords_features(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([lat, lon, lat**2, lon**2, lat * lon]).astype(np.float32)
 
 
-def _positional(name: str, model_params, seed: int) -> Callable:
+def coords_set(context: CovariateContext) -> FeatureFunction:
+    return coords_features
+
+
+def geoclip_set(context: CovariateContext) -> FeatureFunction:
+    from geoloc.encoders.geoclip import geoclip_features
+
+    return geoclip_features
+
+
+def sh_set(context: CovariateContext) -> FeatureFunction:
+    return _positional("sh", context)
+
+
+def rff_set(context: CovariateContext) -> FeatureFunction:
+    return _positional("rff", context)
+
+
+def wrap_set(context: CovariateContext) -> FeatureFunction:
+    return _positional("wrap", context)
+
+
+def _positional(name: str, context: CovariateContext) -> FeatureFunction:
     def compute(lat, lon):
         import torch
 
         from geoloc.encoders.positional import build_encoding, encoding_options
 
-        encoding = build_encoding(name, **encoding_options(name, model_params, seed=seed))
+        options = encoding_options(name, context.model, seed=context.seed)
+        encoding = build_encoding(name, **options)
         with torch.no_grad():
             out = encoding(
                 torch.as_tensor(np.asarray(lat, np.float32)),
@@ -46,42 +92,31 @@ def _positional(name: str, model_params, seed: int) -> Callable:
     return compute
 
 
-def covariate_function(
-    name: str, *, encoder_path: str | Path | None, model_params, seed: int = 0, device="cpu"
-) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """`f(lat, lon) -> (N, D) float32` for covariate set `name`."""
-    if name == "coords":
-        return coords_features
-    if name in ("sh", "rff", "wrap"):
-        return _positional(name, model_params, seed)
-    if name == "geoclip":
-        from geoloc.encoders.geoclip import geoclip_features
+def trained_set(context: CovariateContext) -> FeatureFunction:
+    def encode(lat, lon):
+        from geoloc.encoders.location_encoder import load_location_encoder
 
-        return geoclip_features
-    if name in ("trained", "random"):
+        if context.encoder is None:
+            raise GeolocError("covariate set 'trained' needs an encoder file")
+        return load_location_encoder(context.encoder, map_location=context.device).encode(lat, lon)
 
-        def encode(lat, lon):
-            from geoloc.encoders.location_encoder import (
-                build_location_encoder,
-                load_location_encoder,
-            )
+    return encode
 
-            if name == "trained":
-                if encoder_path is None:
-                    raise GeolocError("covariate set 'trained' needs an encoder file")
-                encoder = load_location_encoder(encoder_path, map_location=device)
-            else:
-                encoder = build_location_encoder(model_params, seed=seed).to(device)
-            return encoder.encode(lat, lon)
 
-        return encode
-    raise GeolocError(f"unknown covariate set {name!r}; known: {', '.join(COVARIATE_SETS)}")
+def random_set(context: CovariateContext) -> FeatureFunction:
+    def encode(lat, lon):
+        from geoloc.encoders.location_encoder import build_location_encoder
+
+        encoder = build_location_encoder(context.model, seed=context.seed).to(context.device)
+        return encoder.encode(lat, lon)
+
+    return encode
 
 
 class CovariateCache:
     """Each covariate set computed once for a fixed list of points, then sliced by row."""
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray, functions: dict[str, Callable]):
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, functions: dict[str, FeatureFunction]):
         self.lat = np.asarray(lat, dtype=np.float64)
         self.lon = np.asarray(lon, dtype=np.float64)
         self.functions = functions

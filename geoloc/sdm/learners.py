@@ -1,4 +1,6 @@
-"""SDM learners with the scikit-learn estimator API, chosen by name (`get_learner`).
+"""SDM learners with the scikit-learn estimator API, chosen by name (`get_learner`, through
+`geoloc.registry.LEARNERS`). Every learner takes `device` and `seed`, so the protocols build any
+of them the same way.
 
 Every learner accepts one species (`y` of shape (N,)) or many at once (`Y` of shape (N, S)): a
 shared design matrix `X` and a per-species `sample_weight` of shape (N, S) in which 0 leaves a row
@@ -122,7 +124,9 @@ class BatchedLogistic(_TorchSdm):
     gradient of the objective divided by C x the species' total weight: the scaled objective
     sklearn's lbfgs stops on, 100x tighter than its default (Newton gets there in a step or two,
     and wide covariates need it to match sklearn's optimum). `warm_start` starts a refit from
-    the last solution when the shapes agree (as sklearn's), which saves most steps across folds.
+    the last solution when the shapes agree (as sklearn's; on by default here, since the CV folds
+    refit one learner), which saves most steps across folds. The fit is deterministic: `seed` is
+    accepted for the common learner interface and draws nothing.
     """
 
     # covariates, matrix products and predictions; parameters, gradients and solves are float64
@@ -135,7 +139,8 @@ class BatchedLogistic(_TorchSdm):
         max_iter: int = 100,
         tol: float = 1e-6,
         device: str = "auto",
-        warm_start: bool = False,
+        warm_start: bool = True,
+        seed: int = 0,
     ):
         self.C = C
         self.class_weight = class_weight
@@ -143,6 +148,7 @@ class BatchedLogistic(_TorchSdm):
         self.tol = tol
         self.device = device
         self.warm_start = warm_start
+        self.seed = seed
 
     def fit(self, X, y, sample_weight=None):
         import torch
@@ -253,7 +259,8 @@ class BatchedMLP(_TorchSdm):
 
 class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
     """Down-sampled random forest: each tree is grown on a bootstrap of the P presences plus P
-    background rows drawn with replacement, so every tree sees balanced classes."""
+    background rows drawn with replacement, so every tree sees balanced classes. scikit-learn's
+    trees run on the CPU: `device` is accepted for the common learner interface only."""
 
     def __init__(
         self,
@@ -261,11 +268,13 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
         max_features: str | float | int = "sqrt",
         min_samples_leaf: int = 1,
         seed: int = 0,
+        device: str = "cpu",
     ):
         self.n_estimators = n_estimators
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
         self.seed = seed
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         targets, weights, self.single_, _ = _targets(y, sample_weight)
@@ -309,18 +318,13 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
         return (positive[:, 1] if self.single_ else positive > 0.5).astype(np.int64)
 
 
-LEARNERS = {
-    "logistic": BatchedLogistic,
-    "rf_downsampled": DownsampledRandomForest,
-    "mlp": BatchedMLP,
-}
+def get_learner(name: str, device="auto", seed: int = 0, **options):
+    """A fresh learner by registry name (geoloc.registry.LEARNERS) on `device`, seeded by `seed`;
+    unknown names or options are user errors."""
+    from geoloc.registry import LEARNERS
 
-
-def get_learner(name: str, **options):
-    """A fresh learner by registry name; unknown names or options are user errors."""
-    if name not in LEARNERS:
-        raise GeolocError(f"unknown SDM learner {name!r}; known: {', '.join(LEARNERS)}")
+    learner = LEARNERS.get(name)
     try:
-        return LEARNERS[name](**options)
+        return learner(device=device, seed=seed, **options)
     except TypeError as err:
         raise GeolocError(f"bad options for SDM learner {name!r}: {err}") from None

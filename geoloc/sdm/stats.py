@@ -1,9 +1,19 @@
-"""Summaries over species: mean, median and percentile-bootstrap 95% CIs, and paired differences
-between covariate sets (same species, same folds), which are far tighter than comparing two CIs."""
+"""Statistics of the SDM evaluation: the AUC of one species, summaries over species (mean, median
+and percentile-bootstrap 95% CIs), and paired differences between covariate sets (same species,
+same folds), which are far tighter than comparing two CIs."""
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC, NaN when only one class is present."""
+    labels = np.asarray(labels)
+    if labels.min(initial=1) == labels.max(initial=0):
+        return float("nan")
+    return float(roc_auc_score(labels, scores))
 
 
 def bootstrap_ci(

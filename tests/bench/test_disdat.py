@@ -10,22 +10,25 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geoloc.bench.disdat.covariates import (
-    CovariateConfig,
+from geoloc.bench.disdat import (
+    REGION_MODEL,
     CovariateSet,
+    DisdatOptions,
+    EnvTransform,
     RegionCovariates,
     RegionFrame,
-    parse_set,
-)
-from geoloc.bench.disdat.data import EnvTransform, load_region, region_names
-from geoloc.bench.disdat.run import (
     evaluate_region,
     fit_predict_group,
     learner_members,
+    load_region,
+    parse_set,
+    region_names,
     run_benchmark,
 )
 from geoloc.cli import main
 from geoloc.errors import GeolocError
+from geoloc.params import TrainParams
+from geoloc.sdm import CovariateContext, coords_features, covariate_function
 
 GROUPS = {"bird": ["tst01", "tst02"], "plant": ["tst03"]}
 # species -> (env column it prefers high values of); tst02 likes low temperature
@@ -57,7 +60,7 @@ def _suitability(frame, species):
 
 
 def build_region(root: Path, name="TST", seed=0) -> Path:
-    """Write one region folder + a parent metadata.json like ../shared/data/disdat."""
+    """Write one region folder + a parent metadata.json, as the real DISDAT data folder has."""
     rng = np.random.default_rng(seed)
     region = root / name
     region.mkdir(parents=True)
@@ -197,7 +200,7 @@ def test_region_frame_scales_the_extent_isotropically():
 
 
 def test_design_matrices(region):
-    covariates = RegionCovariates(region, CovariateConfig(pcs=5))
+    covariates = RegionCovariates(region, DisdatOptions(pcs=5))
     n = len(region.po) + len(region.bg) + len(region.pa)
 
     def shape(name, quadratic=False):
@@ -214,8 +217,16 @@ def test_design_matrices(region):
     assert shape("rff")[1] == 2 * 3 * 64
 
 
+def test_base_sets_are_the_pipeline_sets_built_through_the_registry(region):
+    covariates = RegionCovariates(region, DisdatOptions(seed=2))
+    lat, lon = covariates.lat, covariates.lon
+    np.testing.assert_array_equal(covariates.embedding("coords"), coords_features(lat, lon))
+    rff = covariate_function("rff", CovariateContext(REGION_MODEL, seed=2))
+    np.testing.assert_array_equal(covariates.embedding("rff"), rff(*covariates.frame(lat, lon)))
+
+
 def test_effort_covariate_follows_where_the_group_was_recorded(region):
-    covariates = RegionCovariates(region, CovariateConfig())
+    covariates = RegionCovariates(region, DisdatOptions())
     X, held = covariates.design("env+effort:coords", True, "bird")
     assert X.shape[1] == 8 and held == [7]
     effort = X[:, 7]
@@ -231,7 +242,7 @@ def test_effort_covariate_follows_where_the_group_was_recorded(region):
 
 def test_each_species_model_sees_only_its_own_presences(region):
     """A learner fitted per group on shared rows must equal one fitted on the species alone."""
-    X, _ = RegionCovariates(region, CovariateConfig()).design("env", True, "bird")
+    X, _ = RegionCovariates(region, DisdatOptions()).design("env", True, "bird")
     grouped = fit_predict_group("logistic", X, region, "bird", seed=0)
     n_po, n_bg = len(region.po), len(region.bg)
     alone_rows = np.r_[np.flatnonzero(region.po["spid"] == "tst02"), n_po + np.arange(n_bg)]
@@ -276,10 +287,10 @@ def test_end_to_end_on_the_fixture(data_dir, tmp_path):
 
 
 def test_region_trained_encoder_set(region):
-    config = CovariateConfig(
-        pcs=4, train={"epochs": 1, "batch_size": 256, "val_fraction": 0.2, "val_block_km": 20}
+    options = DisdatOptions(
+        pcs=4, train=TrainParams(epochs=1, batch_size=256, val_fraction=0.2, val_block_km=20)
     )
-    result = evaluate_region(region, ["env+trained"], ["logistic"], config)
+    result = evaluate_region(region, ["env+trained"], ["logistic"], options)
     assert result.per_species["auc"].notna().all() and "loss" in result.training
 
 

@@ -1,19 +1,12 @@
-import json
-
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from geoloc.params import Params
-from geoloc.sdm.covariates import CovariateCache, coords_features
-from geoloc.sdm.evaluate import SdmConfig, auc, evaluate_sdm
-from geoloc.sdm.run import OUTPUTS, load_truth, run_sdm
+from geoloc.params import SdmParams
+from geoloc.sdm import auc, coords_features, evaluate_sdm
 from tests.sdm.sdm_data import noise_features, virtual_world
 
-CONFIG = SdmConfig(
-    covariates=["coords", "noise"], background=150, block_km=150, folds=3, bootstrap=200
-)
+SDM = SdmParams(background=150, block_km=150, folds=3, bootstrap=200)
 COVARIATES = {"coords": coords_features, "noise": noise_features}
 
 
@@ -30,7 +23,7 @@ def test_auc_agrees_with_sklearn_and_the_rank_definition():
 
 def test_evaluation_scores_cv_and_truth_and_counts_skipped_species():
     obs, truth = virtual_world()
-    result = evaluate_sdm(obs, COVARIATES, CONFIG, truth=truth, device="cpu")
+    result = evaluate_sdm(obs, COVARIATES, SDM, truth=truth, device="cpu")
     m = result.metrics
     assert (m["n_species"], m["n_skipped"]) == (4, 1)
     assert m["auc_coords"] > 0.75 and m["truth_auc_coords"] > 0.85
@@ -45,50 +38,17 @@ def test_evaluation_scores_cv_and_truth_and_counts_skipped_species():
 
 def test_without_truth_there_are_no_truth_keys_and_the_map_grid_is_the_observed_cells():
     obs, _ = virtual_world(rare=False)
-    result = evaluate_sdm(obs, COVARIATES, CONFIG, device="cpu")
+    result = evaluate_sdm(obs, COVARIATES, SDM, device="cpu")
     assert not any(key.startswith("truth") for key in result.metrics)
     assert "truth" not in set(result.maps["layer"])
 
 
-def test_covariates_are_computed_once():
-    calls = []
-
-    def features(lat, lon):
-        calls.append(len(lat))
-        return coords_features(lat, lon)
-
-    cache = CovariateCache(np.array([45.0, 46.0]), np.array([1.0, 2.0]), {"c": features})
-    assert cache["c"] is cache["c"]
-    assert calls == [2]
-
-
-def test_run_writes_every_output(tmp_path):
-    obs, truth = virtual_world(n_species=3, per_species=60)
-    obs.to_parquet(tmp_path / "plants.parquet")
-    truth.to_parquet(tmp_path / "truth.parquet")
-    params = Params.model_validate(
-        {
-            "sdm": {
-                "covariates": ["coords", "sh"],
-                "background": 100,
-                "block_km": 150,
-                "folds": 3,
-                "bootstrap": 100,
-            },
-            "model": {"legendre": 3},
-        }
+def test_the_learner_of_sdm_params_is_used_with_its_options():
+    obs, _ = virtual_world(rare=False)
+    forest = SDM.model_copy(
+        update={"learner": "rf_downsampled", "learner_options": {"n_estimators": 5}}
     )
-    metrics = run_sdm(
-        "plants",
-        observations_path=tmp_path / "plants.parquet",
-        encoder_path=None,
-        truth_path=tmp_path / "truth.parquet",
-        out_dir=tmp_path / "sdm",
-        params=params,
-    )
-    assert {f.name for f in (tmp_path / "sdm").iterdir()} == set(OUTPUTS)
-    assert json.loads((tmp_path / "sdm" / "metrics.json").read_text()) == metrics
-    assert {"auc_sh", "truth_auc_sh", "delta_coords_sh", "truth_delta_coords_sh"} <= set(metrics)
-    table = pd.read_csv(tmp_path / "sdm" / "per_species.csv")
-    assert {"auc_coords", "truth_auc_sh", "n_presences", "skipped"} <= set(table.columns)
-    assert load_truth(tmp_path / "truth.parquet", "fungi") is None
+    result = evaluate_sdm(obs, {"coords": coords_features}, forest, device="cpu")
+    logistic = evaluate_sdm(obs, {"coords": coords_features}, SDM, device="cpu")
+    assert result.metrics["auc_coords"] > 0.7
+    assert result.metrics["auc_coords"] != logistic.metrics["auc_coords"]

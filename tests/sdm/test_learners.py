@@ -4,6 +4,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from geoloc.errors import GeolocError
+from geoloc.registry import LEARNERS
 from geoloc.sdm.learners import get_learner
 
 
@@ -120,3 +121,12 @@ def test_targets_must_have_both_classes_per_species():
     Y[:, 1] = 0
     with pytest.raises(ValueError, match="presence"):
         get_learner("logistic", device="cpu").fit(X, Y)
+
+
+@pytest.mark.parametrize("name", LEARNERS.names())
+def test_every_learner_takes_device_and_seed(name):
+    X, Y, weights = _species(n=300, d=3, s=2)
+    options = {"mlp": {"epochs": 2}, "rf_downsampled": {"n_estimators": 3}}.get(name, {})
+    model = get_learner(name, device="cpu", seed=3, **options)
+    assert (model.get_params()["device"], model.get_params()["seed"]) == ("cpu", 3)
+    assert model.fit(X, Y, sample_weight=weights).predict_proba(X).shape == Y.shape

@@ -4,6 +4,8 @@ A set name is `env`, an embedding (`coords`, `sh`, `rff`, `geoclip`, `trained`),
 `env+<embedding>` (the embedding reduced to `pcs` principal components, appended to env), or
 `env+effort:<embedding>` (env plus one sampling-effort covariate: a model of where the species'
 group was recorded, on the embedding alone, held constant when predicting).
+`coords`, `sh`, `rff` and `geoclip` are the SDM covariate sets of geoloc.registry.COVARIATES,
+built as the pipeline builds them (geoloc.sdm.covariates) with the region model REGION_MODEL.
 `trained` is a location encoder trained contrastively on the region's own training points with
 the environment vector as the paired modality: the same trainer as for images, so its embedding
 is a smooth map of location to environment that the SDM can use beside the raw env values.
@@ -12,7 +14,7 @@ Regions are a few degrees across, far smaller than the globe the encodings were 
 The untrained and trained encodings therefore see coordinates in a *region frame*: the region's
 training extent, centred and scaled isotropically to span FRAME_SPAN_DEG degrees, so an
 encoding's frequencies mean the same thing relative to every region (one rule, no per-region
-tuning). GeoCLIP is pretrained on real coordinates and always gets them.
+tuning). `coords` and GeoCLIP (pretrained on real coordinates) always get the real ones.
 """
 
 from __future__ import annotations
@@ -25,42 +27,37 @@ from sklearn.decomposition import PCA
 
 from geoloc.bench.disdat.data import EnvTransform, Region
 from geoloc.errors import GeolocError
+from geoloc.params import ModelParams, TrainParams
 
-EMBEDDINGS = ("coords", "sh", "rff", "geoclip", "trained")
+REGISTERED = ("coords", "sh", "rff", "geoclip")  # built through geoloc.registry.COVARIATES
+EMBEDDINGS = (*REGISTERED, "trained")
+FRAMED = ("sh", "rff", "trained")  # the embeddings that see the region frame
 FRAME_SPAN_DEG = 90.0
+EFFORT_C = 0.05  # inverse L2 strength of the effort model (a smooth surface)
+
+# The encodings of every region: `sh` and `rff` (legendre, rff_*) and the region-trained encoder.
+REGION_MODEL = ModelParams(
+    pe="rff", rff_sigmas=[8.0, 16.0, 32.0], rff_features=64, hidden=128, layers=2, dim=32
+)
+REGION_TRAIN = TrainParams(
+    epochs=12,
+    batch_size=512,
+    lr=2e-3,
+    temperature=0.1,
+    mask_same_species=False,
+    val_fraction=0.1,
+)
 
 
-@dataclass
-class CovariateConfig:
-    """One configuration for every region (the benchmark's only knobs)."""
+@dataclass(frozen=True)
+class DisdatOptions:
+    """The benchmark's knobs (`geoloc bench disdat --pcs --seed`; it has no params section), and
+    the model and training of the region-trained encoder."""
 
     pcs: int = 8  # principal components kept of an embedding in `env+<embedding>`
-    seed: int = 0
-    # the region-trained encoder (params.yaml `model:` / `train:` keys of geoloc.params)
-    model: dict = field(
-        default_factory=lambda: {
-            "pe": "rff",
-            "rff_sigmas": [8.0, 16.0, 32.0],
-            "rff_features": 64,
-            "net": "resmlp",
-            "hidden": 128,
-            "layers": 2,
-            "dim": 32,
-        }
-    )
-    train: dict = field(
-        default_factory=lambda: {
-            "epochs": 12,
-            "batch_size": 512,
-            "lr": 2e-3,
-            "temperature": 0.1,
-            "mask_same_species": False,
-            "val_fraction": 0.1,
-        }
-    )
-    effort_c: float = 0.05  # inverse L2 strength of the effort model (a smooth surface)
-    sh_degrees: int = 10
-    rff: dict = field(default_factory=lambda: {"sigmas": (8.0, 16.0, 32.0), "features": 64})
+    seed: int = 0  # the forests, MLPs, random features and encoder training
+    model: ModelParams = field(default_factory=lambda: REGION_MODEL)
+    train: TrainParams = field(default_factory=lambda: REGION_TRAIN)
 
 
 @dataclass(frozen=True)
@@ -106,29 +103,13 @@ class RegionFrame:
         return y, x
 
 
-def coords_features(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """lon, lat, their squares and product (the reference's trend surface)."""
-    return np.column_stack([lon, lat, lon**2, lat**2, lon * lat]).astype(np.float64)
-
-
-def _positional(name: str, options: dict, lat, lon) -> np.ndarray:
-    import torch
-
-    from geoloc.encoders.positional import build_encoding
-
-    encoding = build_encoding(name, **options)
-    with torch.no_grad():
-        out = encoding(torch.as_tensor(lat, dtype=torch.float32), torch.as_tensor(lon))
-    return out.float().numpy()
-
-
 class RegionCovariates:
     """Builds and caches every covariate block of one region, for training points (presence
     records followed by background points) and test sites."""
 
-    def __init__(self, region: Region, config: CovariateConfig, device: str = "cpu"):
+    def __init__(self, region: Region, options: DisdatOptions, device: str = "cpu"):
         self.region = region
-        self.config = config
+        self.options = options
         self.device = device
         self.train_points = pd.concat([region.po, region.bg], ignore_index=True)
         self.n_train = len(self.train_points)
@@ -160,21 +141,15 @@ class RegionCovariates:
         return self._cache[name]
 
     def _compute(self, name: str) -> np.ndarray:
-        if name == "coords":
-            return coords_features(self.lat, self.lon)
-        if name == "geoclip":
-            from geoloc.encoders.geoclip import geoclip_features
+        from geoloc.sdm.covariates import CovariateContext, covariate_function
 
-            return geoclip_features(self.lat, self.lon)
-        flat, flon = self.frame(self.lat, self.lon)
-        if name == "sh":
-            return _positional("sh", {"degrees": self.config.sh_degrees}, flat, flon)
-        if name == "rff":
-            options = {**self.config.rff, "seed": self.config.seed}
-            return _positional("rff", options, flat, flon)
+        if name not in EMBEDDINGS:
+            raise GeolocError(f"unknown embedding {name!r}; known: {', '.join(EMBEDDINGS)}")
+        lat, lon = self.frame(self.lat, self.lon) if name in FRAMED else (self.lat, self.lon)
         if name == "trained":
-            return self._trained(flat, flon)
-        raise GeolocError(f"unknown embedding {name!r}; known: {', '.join(EMBEDDINGS)}")
+            return self._trained(lat, lon)
+        context = CovariateContext(self.options.model, self.options.seed, self.device)
+        return covariate_function(name, context)(lat, lon)
 
     def _trained(self, flat: np.ndarray, flon: np.ndarray) -> np.ndarray:
         from geoloc.train.trainer import train_location_encoder
@@ -184,8 +159,8 @@ class RegionCovariates:
             flat[:n],
             flon[:n],
             self.env(quadratic=False)[:n],
-            self.config.model,
-            {**self.config.train, "seed": self.config.seed},
+            self.options.model,
+            self.options.train.model_copy(update={"seed": self.options.seed}),
             device=self.device,
         )
         self.training = result.metrics
@@ -200,7 +175,7 @@ class RegionCovariates:
             blocks.append(self.effort(spec.embedding, group)[:, None])
         elif spec.embedding is not None:
             values = self.embedding(spec.embedding)
-            if spec.with_env and values.shape[1] > self.config.pcs:
+            if spec.with_env and values.shape[1] > self.options.pcs:
                 values = self._principal_components(spec.embedding, values)
             blocks.append(values)
         X = np.concatenate(blocks, axis=1).astype(np.float32)
@@ -224,7 +199,7 @@ class RegionCovariates:
             records = (self.region.po["group"].astype(str) == group).to_numpy()
             rows = np.r_[np.flatnonzero(records), np.arange(n_po, self.n_train)]
             labels = np.r_[np.ones(records.sum()), np.zeros(self.n_train - n_po)]
-            model = get_learner("logistic", C=self.config.effort_c, device=self.device)
+            model = get_learner("logistic", C=EFFORT_C, device=self.device, seed=self.options.seed)
             model.fit(values[rows], labels)
             self._cache[key] = model.decision_function(values)
         return self._cache[key]
@@ -233,7 +208,7 @@ class RegionCovariates:
         key = f"pca:{name}"
         if key not in self._cache:
             # fitted on the training points only: the test sites never shape the covariates
-            pca = PCA(n_components=self.config.pcs, random_state=self.config.seed).fit(
+            pca = PCA(n_components=self.options.pcs, random_state=self.options.seed).fit(
                 values[: self.n_train]
             )
             self._cache[key] = pca.transform(values)

@@ -10,7 +10,6 @@ rank-normalised predictions per species (members are computed once and reused).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 from tqdm.auto import tqdm
 
-from geoloc.bench.disdat.covariates import CovariateConfig, RegionCovariates, parse_set
+from geoloc.bench.disdat.covariates import DisdatOptions, RegionCovariates, parse_set
 from geoloc.bench.disdat.data import Region
 from geoloc.errors import GeolocError
+from geoloc.registry import LEARNERS
 
 DEFAULT_SETS = ("env", "env+coords", "env+geoclip", "env+trained", "env+effort:rff")
 DEFAULT_LEARNERS = ("logistic", "rf_downsampled", "logistic+rf_downsampled")
@@ -46,28 +46,13 @@ class RegionResult:
     training: dict  # metrics of the region-trained encoder, when one was trained
 
 
-@contextlib.contextmanager
-def torch_threads(threads: int | None):
-    """Run a block with torch limited to `threads` CPU threads, then restore the setting."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def learner_members(name: str) -> list[str]:
     """`logistic+rf_downsampled` -> ['logistic', 'rf_downsampled']; a plain name -> [name]."""
-    from geoloc.sdm.learners import LEARNERS
-
     members = name.split("+")
     if len(set(members)) != len(members) or any(m not in LEARNERS for m in members):
         raise GeolocError(
-            f"bad learner {name!r}: use one of {', '.join(LEARNERS)} or several joined by '+'"
+            f"bad learner {name!r}: use one of {', '.join(LEARNERS.names())} or several joined "
+            "by '+'"
         )
     return members
 
@@ -96,10 +81,7 @@ def fit_predict_group(
     weights = np.concatenate([is_presence, np.ones((n_bg, len(species)), bool)]).astype(float)
     keep = weights.any(axis=1)
     sites = (region.pa["group"] == group).to_numpy()
-    options = {"device": device} if learner in ("logistic", "mlp") else {}
-    if learner in ("rf_downsampled", "mlp"):
-        options["seed"] = seed
-    model = get_learner(learner, **options)
+    model = get_learner(learner, device=device, seed=seed)
     model.fit(X[: n_po + n_bg][keep], targets[keep], sample_weight=weights[keep])
     X_sites = X[n_po + n_bg :][sites].copy()
     if held:
@@ -118,16 +100,16 @@ def evaluate_region(
     region: Region,
     covariate_sets: Iterable[str],
     learners: Iterable[str],
-    config: CovariateConfig | None = None,
+    options: DisdatOptions | None = None,
     device: str = "cpu",
 ) -> RegionResult:
     """AUC of every species of `region` for every covariate set x learner."""
-    config = config or CovariateConfig()
+    options = options or DisdatOptions()
     covariate_sets, learners = list(covariate_sets), list(learners)
     for name in covariate_sets:
         parse_set(name)
     members = sorted({m for name in learners for m in learner_members(name)})
-    covariates = RegionCovariates(region, config, device=device)
+    covariates = RegionCovariates(region, options, device=device)
     rows, timings = [], []
     progress = tqdm(
         total=len(covariate_sets) * len(members) * len(region.groups),
@@ -144,7 +126,7 @@ def evaluate_region(
                 X, held = covariates.design(set_name, learner in QUADRATIC_ENV, group)
                 prepared = time.perf_counter()
                 predictions[learner][group] = fit_predict_group(
-                    learner, X, region, group, config.seed, held, device
+                    learner, X, region, group, options.seed, held, device
                 )
                 prepare += prepared - start
                 fit += time.perf_counter() - prepared
@@ -263,7 +245,7 @@ def run_benchmark(
     regions: Iterable[str] | None = None,
     covariate_sets: Iterable[str] = DEFAULT_SETS,
     learners: Iterable[str] = DEFAULT_LEARNERS,
-    config: CovariateConfig | None = None,
+    options: DisdatOptions | None = None,
     device: str = "cpu",
     threads: int | None = 1,
 ) -> BenchmarkRun:
@@ -275,7 +257,8 @@ def run_benchmark(
     on a shared machine OpenMP workers spinning against other processes cost 10x or more.
     """
     from geoloc.bench.disdat.data import load_region, region_names
-    from geoloc.io import atomic_path, write_json
+    from geoloc.io import atomic_path, write_csv, write_json
+    from geoloc.runtime import torch_threads
 
     start = time.perf_counter()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -295,7 +278,7 @@ def run_benchmark(
     for name in regions:
         with torch_threads(threads):
             result = evaluate_region(
-                load_region(data_dir / name), covariate_sets, learners, config, device
+                load_region(data_dir / name), covariate_sets, learners, options, device
             )
         per_species.append(result.per_species)
         timings.append(result.timings)
@@ -306,12 +289,9 @@ def run_benchmark(
     summary = summarise(per_species)
     seconds = time.perf_counter() - start
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for frame, filename in ((per_species, "per_species.csv"), (summary, "summary.csv")):
-        with atomic_path(out_dir / filename) as tmp:
-            frame.to_csv(tmp, index=False, float_format="%.5f")
-    with atomic_path(out_dir / "timings.csv") as tmp:
-        timings.to_csv(tmp, index=False, float_format="%.3f")
+    write_csv(per_species, out_dir / "per_species.csv", float_format="%.5f")
+    write_csv(summary, out_dir / "summary.csv", float_format="%.5f")
+    write_csv(timings, out_dir / "timings.csv", float_format="%.3f")
     with atomic_path(out_dir / "table.md") as tmp:
         tmp.write_text(markdown_table(auc_table(summary)))
     with atomic_path(out_dir / "auc.html") as tmp:
