@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from geoloc.errors import GeolocError
-from geoloc.gbif.dwca import MULTIMEDIA, Archive, ReadStats, require_terms
+from geoloc.gbif.dwca import Archive, ReadStats, require_terms
+from geoloc.gbif.terms import MULTIMEDIA
 from tests.gbif.dwca_builder import (
     DWC,
     GBIF,
