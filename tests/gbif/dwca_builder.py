@@ -35,7 +35,7 @@ OCCURRENCE_COLUMNS = [
         "mediaType",
         "speciesKey",
         "species",
-    ]  # fmt: skip
+    ]
 ]
 MULTIMEDIA_COLUMNS = [
     ("gbifID", GBIF + "gbifID"),
