@@ -1,5 +1,4 @@
 import datetime as dt
-import importlib.util
 import json
 import zipfile
 
@@ -233,21 +232,6 @@ def test_cli_reports_counts_and_bad_input_cleanly(demo_zip, tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and "truncated" in result.output
     assert "Traceback" not in result.output
-
-
-def test_stage_script_writes_data_filtered(demo_zip, tmp_path, monkeypatch, repo_root):
-    spec = importlib.util.spec_from_file_location("filter_stage", repo_root / "stages/filter.py")
-    stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stage)
-    _params_file(tmp_path, demo_zip)
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(stage.main, ["--params", "params.yaml"])
-    assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "data/filtered").iterdir()) == [
-        "beetles.parquet",
-        "plants.parquet",
-        "report.json",
-    ]
 
 
 REJECT = ["ZERO_COORDINATE", "COORDINATE_INVALID", "COUNTRY_COORDINATE_MISMATCH"]
