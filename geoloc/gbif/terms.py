@@ -109,11 +109,3 @@ MULTIMEDIA_COLUMNS: list[Column] = [
 ]
 # Terms whose values are lists; GBIF marks them delimitedBy=";" in meta.xml.
 LIST_TERMS = frozenset({GBIF + "issue", GBIF + "mediaType"})
-
-
-def term(name: str) -> str:
-    """The URI of a GBIF column name (occurrence columns first), e.g. `decimalLatitude`."""
-    for column, uri in OCCURRENCE_COLUMNS + MULTIMEDIA_COLUMNS:
-        if column == name:
-            return uri
-    raise KeyError(f"no GBIF column named {name!r} in geoloc.gbif.terms")

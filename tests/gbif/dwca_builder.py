@@ -6,41 +6,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from geoloc.gbif.terms import DCTERMS, DWC, GBIF, MULTIMEDIA, OCCURRENCE, term
+from geoloc.gbif.terms import DCTERMS, MULTIMEDIA, MULTIMEDIA_COLUMNS, OCCURRENCE
+from geoloc.gbif.terms import OCCURRENCE_COLUMNS as GBIF_COLUMNS
 from geoloc.gbif.writer import ArchiveWriter, DataFile, descriptor_xml
 
-# Column order of a real download, with unrelated columns in between (read by term, not position).
-OCCURRENCE_COLUMNS = [
-    (name, DCTERMS + name if name == "abstract" else term(name))
-    for name in [
-        "gbifID",
-        "abstract",
-        "license",
-        "basisOfRecord",
-        "recordedBy",
-        "eventDate",
-        "countryCode",
-        "decimalLatitude",
-        "decimalLongitude",
-        "coordinateUncertaintyInMeters",
-        "kingdom",
-        "phylum",
-        "class",
-        "order",
-        "family",
-        "genus",
-        "taxonRank",
-        "datasetKey",
-        "issue",
-        "mediaType",
-        "speciesKey",
-        "species",
-    ]
-]
-MULTIMEDIA_COLUMNS = [
-    ("gbifID", GBIF + "gbifID"),
-    *[(name, DCTERMS + name) for name in ("type", "format", "identifier", "license")],
-]
+# GBIF's columns with an unrelated one in between (columns are read by term, not position).
+OCCURRENCE_COLUMNS = [GBIF_COLUMNS[0], ("abstract", DCTERMS + "abstract"), *GBIF_COLUMNS[1:]]
 
 PLANT = {"kingdom": "Plantae", "phylum": "Tracheophyta", "class": "Magnoliopsida",
          "order": "Lamiales", "family": "Lamiaceae", "genus": "Salvia",
@@ -91,7 +62,7 @@ def meta_xml(
     occurrence_columns=OCCURRENCE_COLUMNS,
     *,
     header: bool = True,
-    core_row_type: str = DWC + "Occurrence",
+    core_row_type: str = OCCURRENCE,
     core_file: str = "occurrence.txt",
     multimedia: bool = True,
 ) -> str:
