@@ -67,7 +67,8 @@ def full_pipeline(backbone, table: pd.DataFrame, config, folder: Path, run: int)
 def main() -> None:
     from geoloc.embed.backbones import get_backbone
     from geoloc.embed.decode import decode_image
-    from geoloc.embed.pipeline import EmbedConfig, cpu_threads
+    from geoloc.params import EmbedParams
+    from geoloc.runtime import decode_share_threads
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", default="efficientnet-lite0")
@@ -82,7 +83,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     if args.device == "cpu":
-        torch.set_num_threads(cpu_threads(args.threads))  # the pipeline's own policy
+        torch.set_num_threads(decode_share_threads(args.threads))  # the pipeline's own policy
 
     backbone = get_backbone(args.backbone, args.image_size, args.device, args.precision)
     width, height = (int(v) for v in args.jpeg_size.split("x"))
@@ -105,7 +106,7 @@ def main() -> None:
                 for p in paths
             ]
         )
-        config = EmbedConfig(batch_size=args.batch_size, workers=args.workers, text=False)
+        config = EmbedParams(batch_size=args.batch_size, workers=args.workers, text=False)
         backbone.encode_images(tensors[: args.batch_size])  # warm-up
         forward, pipeline, waits = [], [], []
         for run in range(args.repeats):

@@ -23,20 +23,19 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from geoloc.gbif.terms import DCTERMS, DWC, GBIF, MULTIMEDIA, OCCURRENCE
+from geoloc.gbif.writer import ArchiveWriter, DataFile
+
 CACHE = Path(__file__).resolve().parent / ".cache"
 NCOLS = 241
-DWC, GBIF, DC = (
-    "http://rs.tdwg.org/dwc/terms/",
-    "http://rs.gbif.org/terms/1.0/",
-    "http://purl.org/dc/terms/",
-)
 # The columns the filter reads, at their index in a real GBIF download (0022697-200613084148143).
 REAL_INDEX = {
-    0: GBIF + "gbifID", 36: DC + "license", 42: DC + "references", 63: DWC + "basisOfRecord",
+    0: GBIF + "gbifID", 36: DCTERMS + "license", 42: DCTERMS + "references", 63: DWC + "basisOfRecord",
     67: DWC + "occurrenceID", 68: DWC + "catalogNumber", 70: DWC + "recordedBy",
     98: DWC + "eventDate", 120: DWC + "countryCode", 132: DWC + "decimalLatitude",
     133: DWC + "decimalLongitude", 134: DWC + "coordinateUncertaintyInMeters",
@@ -58,25 +57,21 @@ ISSUE_P = [0.5, 0.25, 0.2, 0.01, 0.01, 0.03]
 ROWS_PER_CHUNK = 50_000
 
 
-def _meta() -> str:
-    terms = {i: REAL_INDEX.get(i, f"http://example.org/terms/column{i}") for i in range(NCOLS)}
-    attrs = (
-        'encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" '
-        'ignoreHeaderLines="1"'
-    )
-    core = "\n".join(f'    <field index="{i}" term="{t}"/>' for i, t in terms.items())
-    media = "\n".join(
-        f'    <field index="{i}" term="{t}"/>'
-        for i, t in enumerate([GBIF + "gbifID", DC + "type", DC + "format", DC + "identifier"])
-    )
-    return (
-        '<archive xmlns="http://rs.tdwg.org/dwc/text/">\n'
-        f'  <core {attrs} rowType="{DWC}Occurrence">\n'
-        f'    <files><location>occurrence.txt</location></files>\n    <id index="0"/>\n{core}\n'
-        f'  </core>\n  <extension {attrs} rowType="{GBIF}Multimedia">\n'
-        f'    <files><location>multimedia.txt</location></files>\n    <coreid index="0"/>\n'
-        f"{media}\n  </extension>\n</archive>\n"
-    )
+OCCURRENCE_FILE = DataFile(
+    "occurrence.txt",
+    OCCURRENCE,
+    [
+        (f"column{i}", REAL_INDEX.get(i, f"http://example.org/terms/column{i}"))
+        for i in range(NCOLS)
+    ],
+)
+MULTIMEDIA_FILE = DataFile(
+    "multimedia.txt",
+    MULTIMEDIA,
+    [("gbifID", GBIF + "gbifID")]
+    + [(name, DCTERMS + name) for name in ("type", "format", "identifier")],
+)
+FIRST_ID = 1_000_000_000
 
 
 def _bodies(rng: np.random.Generator, n: int, pools: list[np.ndarray]) -> list[tuple[str, str]]:
@@ -116,23 +111,42 @@ def _bodies(rng: np.random.Generator, n: int, pools: list[np.ndarray]) -> list[t
     return bodies
 
 
-def _chunk(rng: np.random.Generator, first_id: int, n: int, bodies: list[tuple[str, str]]):
-    """Occurrence and multimedia text for n records with ids from first_id."""
+def _chunk(rng: np.random.Generator, first_id: int, n: int, bodies: list[tuple[str, str]]) -> str:
+    """Occurrence lines for n records with ids from first_id."""
     ids = range(first_id, first_id + n)
     picks = rng.integers(0, len(bodies), n)
     lats = rng.uniform(42.3, 51.0, n).round(6).astype(str)
     lons = rng.uniform(-4.7, 8.2, n).round(6).astype(str)
-    lines = [
+    return "\n".join(
         f"{gid}\t{bodies[k][0]}\t{lat}\t{lon}\t{bodies[k][1]}"
         for gid, k, lat, lon in zip(ids, picks, lats, lons, strict=True)
-    ]
+    )
+
+
+class _Occurrences:
+    """Chunks of occurrence lines until `target` bytes are written; `end_id` is then one past the
+    last record's id."""
+
+    def __init__(self, rng: np.random.Generator, bodies: list[tuple[str, str]], target: int):
+        self.rng, self.bodies, self.target = rng, bodies, target
+        self.end_id = FIRST_ID
+
+    def __iter__(self) -> Iterator[str]:
+        written = 0
+        while written < self.target:
+            text = _chunk(self.rng, self.end_id, ROWS_PER_CHUNK, self.bodies)
+            written += len(text) + 1
+            self.end_id += ROWS_PER_CHUNK
+            print(f"\r  built {written / 2**30:.2f} GiB", end="", file=sys.stderr)
+            yield text
+
+
+def _media(first_id: int, end_id: int) -> Iterator[str]:
+    """One or two StillImages per record."""
     url = "https://inaturalist-open-data.s3.amazonaws.com/photos"
-    media = [
-        f"{gid}\tStillImage\timage/jpeg\t{url}/{gid * 2 + photo}/original.jpg"
-        for gid in ids
-        for photo in range(1 + (gid % 3 == 0))
-    ]
-    return "\n".join(lines) + "\n", "\n".join(media) + "\n"
+    for gid in range(first_id, end_id):
+        for photo in range(1 + (gid % 3 == 0)):
+            yield f"{gid}\tStillImage\timage/jpeg\t{url}/{gid * 2 + photo}/original.jpg"
 
 
 def build(path: Path, size_gib: float, seed: int = 0) -> Path:
@@ -143,32 +157,12 @@ def build(path: Path, size_gib: float, seed: int = 0) -> Path:
         np.array([" ".join(rng.choice(words, rng.integers(1, 4))) for _ in range(200)])
         for _ in FILLER_COLUMNS
     ]
-    target = int(size_gib * (1 << 30))
-    tmp = path.with_suffix(".partial")
-    header_occ = "\t".join(f"column{i}" for i in range(NCOLS)) + "\n"
-    written, first_id = 0, 1_000_000_000
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        archive.writestr("meta.xml", _meta())
-        media_tmp = path.with_suffix(".media.tmp")
-        with (
-            archive.open("occurrence.txt", "w", force_zip64=True) as occ,
-            media_tmp.open("w") as media,
-        ):
-            occ.write(header_occ.encode())
-            media.write("gbifID\ttype\tformat\tidentifier\n")
-            bodies = _bodies(rng, 20_000, pools)
-            while written < target:
-                text, media_text = _chunk(rng, first_id, ROWS_PER_CHUNK, bodies)
-                data = text.encode()
-                occ.write(data)
-                media.write(media_text)
-                written += len(data)
-                first_id += ROWS_PER_CHUNK
-                print(f"\r  built {written / 2**30:.2f} GiB", end="", file=sys.stderr)
-        archive.write(media_tmp, "multimedia.txt")
-        media_tmp.unlink()
+    occurrences = _Occurrences(rng, _bodies(rng, 20_000, pools), int(size_gib * (1 << 30)))
+    with ArchiveWriter(path) as archive:
+        archive.add_table(OCCURRENCE_FILE, occurrences, large=True)
+        archive.add_table(MULTIMEDIA_FILE, _media(FIRST_ID, occurrences.end_id), large=True)
+        archive.write_descriptor()
     print(file=sys.stderr)
-    tmp.rename(path)
     return path
 
 

@@ -125,7 +125,7 @@ class DemoParams(Section):
 class EmbedParams(Section):
     """Image embedding (stage embed@<ds>); owned by geoloc/embed."""
 
-    backbone: str = "efficientnet-lite0"  # see geoloc/embed/backbones.py for the names
+    backbone: str = "efficientnet-lite0"  # a name of registry.BACKBONES, a scheme or a folder
     image_size: Annotated[int, Field(ge=16, le=1024)] | None = 128  # None: the model's own
     batch_size: PositiveInt = 64
     workers: PositiveInt = 4  # fetch/decode threads
@@ -138,6 +138,17 @@ class EmbedParams(Section):
     cpu_threads: NonNegativeInt = 0  # torch threads on CPU; 0: one per core minus one for decoding
     inat_size: Literal["original", "large", "medium", "small"] = "medium"  # iNaturalist photos
     text: bool = True
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, value: str) -> str:
+        """A registered name, `open_clip:...` / `timm:...`, or an existing checkpoint folder."""
+        from geoloc.registry import BACKBONE_FORMS, BACKBONE_SCHEMES, BACKBONES
+
+        schemed = value.startswith(BACKBONE_SCHEMES) and value not in BACKBONE_SCHEMES
+        if value in BACKBONES or schemed or Path(value).expanduser().is_dir():
+            return value
+        raise ValueError(f"unknown backbone {value!r}; {BACKBONE_FORMS}")
 
 
 def registered(registry: Registry) -> AfterValidator:

@@ -88,3 +88,21 @@ COVARIATES = Registry(
         "random": "geoloc.sdm.covariates:random_set",
     },
 )
+
+# Named image backbones: params `embed.backbone`, which also takes one of BACKBONE_SCHEMES
+# (`open_clip:<arch>/<pretrained>`, `timm:<model>`) or a checkpoint folder (geoloc/embed/backbones.py).
+BACKBONES = Registry(
+    "backbone",
+    {
+        "efficientnet-lite0": "geoloc.embed.backbones:EFFICIENTNET_LITE0",
+        "bioclip-2": "geoloc.embed.backbones:BIOCLIP_2",
+        "bioclip": "geoloc.embed.backbones:BIOCLIP",
+        "dinov2-vitb14": "geoloc.embed.backbones:DINOV2_VITB14",
+        "dinov2-vitl14": "geoloc.embed.backbones:DINOV2_VITL14",
+    },
+)
+BACKBONE_SCHEMES = ("open_clip:", "timm:")
+BACKBONE_FORMS = (
+    f"use one of {', '.join(BACKBONES.names())}, open_clip:<arch>/<pretrained>, timm:<model>, "
+    "or a local checkpoint folder"
+)

@@ -1,23 +1,13 @@
 """DVC stage `filter`: data.archive -> data/filtered/<dataset>.parquet + report.json."""
 
-from __future__ import annotations
-
-import click
-
-from geoloc.errors import exit_on_user_error
-from geoloc.gbif.filter import filter_archive
-from geoloc.params import load_params
-
-OUT_DIR = "data/filtered"
+from geoloc.entry import stage_command
+from geoloc.gbif import run_filter
 
 
-@click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@exit_on_user_error
-def main(params_path: str) -> None:
+@stage_command()
+def main(params, layout):
     """Filter the archive named by data.archive with the rules in the `data:` section."""
-    data = load_params(params_path).data
-    filter_archive(data.archive, OUT_DIR, data)
+    run_filter(params, layout.filter(params.data.archive))
 
 
 if __name__ == "__main__":

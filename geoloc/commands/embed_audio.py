@@ -30,13 +30,12 @@ def embed_audio(source, out, backbone, image_size, batch_size, device):
     `path` column and optional `label`, `lat`, `lon`. Each ROI is resampled to 48 kHz, faded,
     padded or truncated to 3 s and turned into a log-mel image (defaults of cluster.audio).
     """
-    from geoloc.embed.audio.rois import AudioSettings, embed_rois, list_rois, write_audio_embeddings
+    from geoloc.embed.audio import embed_rois, list_rois, write_audio_embeddings
     from geoloc.runtime import resolve_device
 
     rois = list_rois(source)
-    settings = AudioSettings(**_D.audio.model_dump())
     x, attrs = embed_rois(
-        rois.paths, backbone, image_size, settings, batch_size, resolve_device(device)
+        rois.paths, backbone, image_size, _D.audio, batch_size, resolve_device(device)
     )
     write_audio_embeddings(out, rois, x, attrs)
     click.echo(f"wrote {len(x)} embeddings ({x.shape[1]}-d, {attrs['backbone']}) to {out}")

@@ -72,7 +72,7 @@ def load_cluster_input(params: Params, source: Path | None) -> ClusterInput:
 
 def _embed_sounds(params: Params, source: Path) -> ClusterInput:
     """ROIs of a folder or CSV manifest as mel images through `cluster.backbone`."""
-    from geoloc.embed.audio.rois import AudioSettings, embed_rois, label_codes, list_rois
+    from geoloc.embed.audio.rois import embed_rois, label_codes, list_rois
     from geoloc.runtime import resolve_device
 
     p = params.cluster
@@ -81,7 +81,7 @@ def _embed_sounds(params: Params, source: Path) -> ClusterInput:
         rois.paths,
         p.backbone,
         mel_image_size(p.backbone, p.image_size),
-        AudioSettings(**p.audio.model_dump()),
+        p.audio,
         device=resolve_device(params.runtime.device),
     )
     truth = label_codes(rois.labels)[0] if rois.labels is not None else None

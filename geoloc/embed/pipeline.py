@@ -10,7 +10,6 @@ resumes where it stopped and produces exactly the file an uninterrupted run woul
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import time
 from collections import Counter, deque
@@ -24,42 +23,15 @@ import torch
 from tqdm.auto import tqdm
 
 from geoloc.embed.backbones import Backbone
-from geoloc.embed.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
-from geoloc.embed.dist import DistContext
-from geoloc.embed.fetch import FetchConfig, Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.embed.decode import DecodeError, decode_image
+from geoloc.embed.fetch import Fetcher, FetchError, inat_photo_url, is_transient
 from geoloc.embed.writer import PartLog, Records, fingerprint, read_records, write_embedding_file
 from geoloc.errors import GeolocError
+from geoloc.params import EmbedParams
+from geoloc.runtime import DistContext
 
 REQUIRED_COLUMNS = ("gbif_id", "image_url", "lat", "lon", "species_key")
-
-
-@dataclass(frozen=True)
-class EmbedConfig:
-    batch_size: int = 64
-    workers: int = 4  # fetch/decode threads
-    prefetch_batches: int = 2  # batches being fetched/decoded ahead of the model
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    text: bool = True  # embed species names when the backbone has a text tower
-    inat_size: str = "medium"  # iNaturalist photo size fetched instead of `original`
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-
-    @classmethod
-    def from_params(cls, params) -> EmbedConfig:
-        """From the `embed` section of params.yaml (geoloc.params.EmbedParams)."""
-        return cls(
-            batch_size=params.batch_size,
-            workers=params.workers,
-            max_pixels=params.max_pixels,
-            text=params.text,
-            inat_size=params.inat_size,
-            fetch=FetchConfig(
-                timeout_s=params.timeout_s,
-                retries=params.retries,
-                backoff_s=params.backoff_s,
-                max_bytes=params.max_bytes,
-                pool_size=params.workers,
-            ),
-        )
+PREFETCH_BATCHES = 2  # batches being fetched/decoded ahead of the model
 
 
 @dataclass
@@ -81,6 +53,20 @@ class EmbedSummary:
         done = self.embedded + sum(self.failed.values())
         return done / self.seconds if self.seconds > 0 else 0.0
 
+    def metrics(self) -> dict:
+        """The counts and timings as plain JSON-able values."""
+        return {
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "embedded": self.embedded,
+            "failed": dict(self.failed),
+            "seconds": self.seconds,
+            "wait_s": self.wait_s,
+            "images_per_s": self.images_per_s,
+            "in_file": self.in_file,
+            "failed_in_file": self.failed_in_file,
+        }
+
     def __str__(self) -> str:
         failed = ", ".join(f"{r} {n}" for r, n in self.failed.most_common()) or "none"
         lines = [
@@ -94,31 +80,38 @@ class EmbedSummary:
         return "\n".join(lines)
 
 
-def work_dir(out: Path, attrs: dict, work_root: Path | None = None) -> Path:
-    """The part-log folder of `out` for these backbone attributes (outside DVC's outputs)."""
-    base = Path(work_root) / out.name if work_root else out.parent / f".{out.name}.work"
-    return base / fingerprint(attrs)
+def work_beside(out: Path) -> Path:
+    """The default work folder of `out`: hidden beside it (`.<name>.work`)."""
+    return out.parent / f".{out.name}.work"
+
+
+def work_dir(work: Path, attrs: dict) -> Path:
+    """The part-log folder under the work folder `work` for these backbone attributes."""
+    return Path(work) / fingerprint(attrs)
 
 
 def embed_table(
     table: pd.DataFrame,
     out: str | Path,
     backbone: Backbone,
-    config: EmbedConfig | None = None,
+    params: EmbedParams,
     *,
-    work_root: Path | None = None,
+    work: Path | None = None,
     retry_failed: bool = False,
     ctx: DistContext | None = None,
     progress: bool = True,
     base_dir: Path | None = None,
 ) -> EmbedSummary:
-    """Embed every row's `image_url` into `out`, resuming from earlier interrupted runs."""
-    config = config or EmbedConfig()
+    """Embed every row's `image_url` into `out`, resuming from earlier interrupted runs.
+
+    Work in progress is logged under `work` (default: `work_beside(out)`); relative image paths
+    are read from `base_dir` (default: the working directory).
+    """
     ctx = ctx or DistContext(device=backbone.device)
     out = Path(out)
     table = _checked(table)
     ids = table["gbif_id"].to_numpy(np.int64)
-    log = PartLog(work_dir(out, backbone.attrs, work_root), ctx.rank)
+    log = PartLog(work_dir(work or work_beside(out), backbone.attrs), ctx.rank)
     seed = read_records(out, backbone.attrs)
     prior = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
     todo = ~np.isin(ids, _done_ids(prior.resolved(), retry_failed))
@@ -127,16 +120,16 @@ def embed_table(
     start = time.perf_counter()
     batches = [
         idx
-        for b, lo in enumerate(range(0, len(ids), config.batch_size))
+        for b, lo in enumerate(range(0, len(ids), params.batch_size))
         if b % ctx.world_size == ctx.rank
-        and len(idx := lo + np.flatnonzero(todo[lo : lo + config.batch_size]))
+        and len(idx := lo + np.flatnonzero(todo[lo : lo + params.batch_size]))
     ]
     mine = sum(len(b) for b in batches)
     summary.skipped = int(len(ids) - todo.sum())
-    urls = np.array([inat_photo_url(u, config.inat_size) for u in table["image_url"]], object)
+    urls = np.array([inat_photo_url(u, params.inat_size) for u in table["image_url"]], object)
     with tqdm(total=mine, unit="img", desc=f"embed {out.stem}",
               disable=not progress or not ctx.is_main, dynamic_ncols=True) as bar:  # fmt: skip
-        loaded = _loaded_batches(batches, urls, backbone, config, base_dir)
+        loaded = _loaded_batches(batches, urls, backbone, params, base_dir)
         for idx, results in _timed(loaded, summary):
             ok = [k for k, r in enumerate(results) if isinstance(r, torch.Tensor)]
             bad = [k for k, r in enumerate(results) if not isinstance(r, torch.Tensor)]
@@ -158,7 +151,7 @@ def embed_table(
     if ctx.is_main:
         final = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
         summary.in_file, summary.failed_in_file = _merge(
-            table, out, backbone, final.resolved(), config
+            table, out, backbone, final.resolved(), params.text
         )
         shutil.rmtree(log.folder, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -208,21 +201,21 @@ def _load_one(uri, fetcher: Fetcher, backbone: Backbone, max_pixels: int):
     return backbone.preprocess(image)
 
 
-def _loaded_batches(batches, urls, backbone: Backbone, config: EmbedConfig, base_dir):
+def _loaded_batches(batches, urls, backbone: Backbone, params: EmbedParams, base_dir):
     """Yield (row indices, per-row tensor or reason), keeping the next batches in flight."""
     pending: deque[tuple[np.ndarray, list[Future]]] = deque()
     queue = iter(batches)
-    pool = ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="geoloc-decode")
-    fetcher = Fetcher(config.fetch, base_dir=base_dir)
+    pool = ThreadPoolExecutor(max(1, params.workers), thread_name_prefix="geoloc-decode")
+    fetcher = Fetcher(params, base_dir=base_dir)
 
     def submit() -> None:
         idx = next(queue, None)
         if idx is not None:
-            args = (fetcher, backbone, config.max_pixels)
+            args = (fetcher, backbone, params.max_pixels)
             pending.append((idx, [pool.submit(_load_one, urls[i], *args) for i in idx]))
 
     try:
-        for _ in range(config.prefetch_batches + 1):
+        for _ in range(PREFETCH_BATCHES + 1):
             submit()
         while pending:
             idx, futures = pending.popleft()
@@ -233,7 +226,7 @@ def _loaded_batches(batches, urls, backbone: Backbone, config: EmbedConfig, base
         fetcher.close()
 
 
-def _merge(table, out: Path, backbone: Backbone, records: Records, config: EmbedConfig):
+def _merge(table, out: Path, backbone: Backbone, records: Records, text: bool):
     """Write the final file: rows in table order, only ids of this table, plus /failed, /text."""
     ids = table["gbif_id"].to_numpy(np.int64)
     pos = pd.Index(records.gbif_id).get_indexer(ids)
@@ -250,7 +243,7 @@ def _merge(table, out: Path, backbone: Backbone, records: Records, config: Embed
         failed_id=ids[failed],
         failed_reason=records.failed_reason[fpos[failed]],
         attrs=backbone.attrs,
-        text=_text_embeddings(table, backbone) if config.text else None,
+        text=_text_embeddings(table, backbone) if text else None,
     )
     return int(have.sum()), int(failed.sum())
 
@@ -268,47 +261,3 @@ def _text_embeddings(table: pd.DataFrame, backbone: Backbone) -> dict | None:
         "species": names,
         "embedding": embedding.numpy(),
     }
-
-
-def cpu_threads(requested: int, world_size: int = 1) -> int:
-    """Torch threads per process on CPU: `requested`, or (0) this process's share of the cores
-    minus one, which the decode threads use. OpenMP threads that must wait for a busy core spin
-    and slow every layer down, so oversubscribing costs far more than one idle core."""
-    if requested:
-        return requested
-    return max(1, (os.cpu_count() or 1) // world_size - 1)
-
-
-def run_embedding(
-    filtered: str | Path,
-    out: str | Path,
-    params,
-    device: str = "auto",
-    *,
-    work_root: Path | None = None,
-    retry_failed: bool = False,
-    progress: bool = True,
-) -> EmbedSummary:
-    """Read a filtered table, load the backbone named in `params` (EmbedParams), embed."""
-    from geoloc.embed.backbones import get_backbone
-    from geoloc.embed.dist import distributed
-    from geoloc.runtime import resolve_device
-
-    filtered = Path(filtered)
-    if not filtered.is_file():
-        raise GeolocError(f"filtered table not found: {filtered} (run the filter stage first)")
-    table = pd.read_parquet(filtered, columns=[*REQUIRED_COLUMNS, "species"])
-    with distributed(resolve_device(device)) as ctx:
-        if ctx.device.type == "cpu":
-            torch.set_num_threads(cpu_threads(params.cpu_threads, ctx.world_size))
-        backbone = get_backbone(params.backbone, params.image_size, ctx.device, params.precision)
-        return embed_table(
-            table,
-            out,
-            backbone,
-            EmbedConfig.from_params(params),
-            work_root=work_root,
-            retry_failed=retry_failed,
-            ctx=ctx,
-            progress=progress,
-        )

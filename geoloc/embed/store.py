@@ -1,4 +1,5 @@
-"""Reading the HDF5 embedding store (`data/embeddings/<ds>.h5`, schema in DESIGN.md).
+"""Reading the HDF5 embedding store (`data/embeddings/<ds>.h5`; the schema is in
+docs/data-contracts.md).
 
 Every consumer (training, identification, re-identification, clustering) reads through
 `read_embeddings`, so the on-disk layout is known in one place. The writer that appends,

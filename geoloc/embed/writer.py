@@ -169,7 +169,8 @@ def write_embedding_file(
     attrs: dict,
     text: dict | None = None,
 ) -> None:
-    """Write the final file (schema in DESIGN.md) atomically; `text` holds the /text arrays."""
+    """Write the final file atomically (schema: docs/data-contracts.md); `text` holds the /text
+    arrays."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         _dataset(h5, "gbif_id", np.asarray(gbif_id, np.int64))
         _dataset(h5, "embedding", np.asarray(embedding, np.float16))

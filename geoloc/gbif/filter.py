@@ -29,18 +29,9 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from geoloc.errors import GeolocError
-from geoloc.gbif.dwca import (
-    BLOCK_SIZE,
-    DCTERMS,
-    DWC,
-    GBIF,
-    ID_TERM,
-    MIN_BATCH_ROWS,
-    MULTIMEDIA,
-    Archive,
-    ReadStats,
-    require_terms,
-)
+from geoloc.gbif.descriptor import ID_TERM
+from geoloc.gbif.dwca import BLOCK_SIZE, MIN_BATCH_ROWS, Archive, ReadStats, require_terms
+from geoloc.gbif.terms import DCTERMS, DWC, GBIF, MULTIMEDIA
 from geoloc.io import atomic_path, write_json
 from geoloc.params import DataParams
 

@@ -310,8 +310,7 @@ def build_demo(
         pq.write_table(truth, tmp)
     occurrences = [row.record for row in rows]
     multimedia = [m for row in rows for m in _multimedia(row, image_ref, image_names)]
-    with atomic_path(zip_path) as tmp:
-        archive.write_archive(tmp, occurrences, multimedia, DATASET_NAME, DESCRIPTION)
+    archive.write_archive(zip_path, occurrences, multimedia, DATASET_NAME, DESCRIPTION)
 
     noise = Counter(
         r.record["occurrenceRemarks"].rsplit(": ", 1)[1]

@@ -8,8 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from geoloc.embed.backbones import BACKBONES, get_backbone, load_efficientnet_lite0
+from geoloc.embed.backbones import get_backbone, load_efficientnet_lite0
 from geoloc.errors import GeolocError
+from geoloc.params import parse_params
+from geoloc.registry import BACKBONES
 from tests.embed.embed_fixtures import save_tiny_open_clip
 
 DAISY = 985
@@ -89,9 +91,18 @@ def test_dinov2_names_point_at_timm_hub_weights():
     import timm
 
     for name, arch in [("dinov2-vitb14", "vit_base"), ("dinov2-vitl14", "vit_large")]:
-        model_name = BACKBONES[name].args[0]
-        assert model_name.startswith(f"{arch}_patch14_dinov2")
-        assert timm.models.get_pretrained_cfg(model_name).hf_hub_id.startswith("timm/")
+        spec = BACKBONES.get(name)
+        assert spec.loader == "timm" and spec.model.startswith(f"{arch}_patch14_dinov2")
+        assert timm.models.get_pretrained_cfg(spec.model).hf_hub_id.startswith("timm/")
+
+
+def test_every_registered_backbone_has_a_loader_and_keeps_its_name():
+    from geoloc.embed.backbones import BackboneSpec
+
+    for name in BACKBONES.names():
+        spec = BACKBONES.get(name)
+        assert isinstance(spec, BackboneSpec) and spec.name == name
+        assert spec.loader in ("wheel", "timm", "open_clip"), name
 
 
 def test_unknown_backbone_is_a_user_error(tmp_path):
@@ -119,3 +130,19 @@ def test_native_image_size_is_the_size_get_backbone_loads(
         native_image_size("bioclip")  # a hub config that is neither cached nor reachable
     with pytest.raises(GeolocError, match="unknown backbone"):
         native_image_size("resnet9000")
+
+
+@pytest.mark.parametrize(
+    "name", ["bioclip-2", "open_clip:ViT-B-16/openai", "timm:resnet18", "{folder}"]
+)
+def test_params_accept_registered_names_schemes_and_folders(name, tmp_path):
+    name = name.format(folder=tmp_path)
+    assert parse_params({"embed": {"backbone": name}}).embed.backbone == name
+
+
+@pytest.mark.parametrize("name", ["resnet9000", "timm:", "/no/such/folder"])
+def test_params_reject_other_backbones_listing_the_accepted_forms(name):
+    with pytest.raises(GeolocError) as err:
+        parse_params({"embed": {"backbone": name}})
+    for fragment in ["embed.backbone", "efficientnet-lite0, bioclip-2", "open_clip:", "folder"]:
+        assert fragment in str(err.value)

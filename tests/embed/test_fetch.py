@@ -8,10 +8,11 @@ import pytest
 from PIL import Image
 
 from geoloc.embed.decode import DecodeError, decode_image
-from geoloc.embed.fetch import FetchConfig, Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.embed.fetch import Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.params import EmbedParams
 from tests.embed.embed_fixtures import ImageServer, bomb_png, jpeg_bytes
 
-FAST = FetchConfig(timeout_s=0.3, retries=2, backoff_s=0.01, max_bytes=50_000)
+FAST = EmbedParams(timeout_s=0.3, retries=2, backoff_s=0.01, max_bytes=50_000)
 
 
 def test_http_retries_transient_errors_reuses_connections_and_classifies_failures():

@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from geoloc.embed.pipeline import EmbedConfig, embed_table
+from geoloc.embed.pipeline import embed_table
 from geoloc.embed.store import read_embeddings
+from geoloc.params import EmbedParams
 from tests.embed.embed_fixtures import observation_table, write_jpegs
 
 pytestmark = pytest.mark.slow
@@ -38,7 +39,7 @@ def dataset(tmp_path, tiny_backbone):
     table.to_parquet(tmp_path / "t.parquet")
     (tmp_path / "params.yaml").write_text("embed: {cpu_threads: 1}\n")  # as the reference
     reference = tmp_path / "reference.h5"
-    config = EmbedConfig(batch_size=BATCH)
+    config = EmbedParams(batch_size=BATCH)
     summary = embed_table(table, reference, tiny_backbone, config, progress=False)
     return table, read_embeddings(reference), summary.seconds
 

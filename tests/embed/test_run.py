@@ -7,9 +7,9 @@ import h5py
 import numpy as np
 
 from geoloc.embed.backbones import get_backbone
-from geoloc.embed.fetch import FetchConfig
-from geoloc.embed.pipeline import EmbedConfig, embed_table, work_dir
+from geoloc.embed.pipeline import embed_table, work_beside, work_dir
 from geoloc.embed.store import read_embeddings
+from geoloc.params import EmbedParams
 from tests.embed.embed_fixtures import (
     ImageServer,
     bomb_png,
@@ -19,11 +19,14 @@ from tests.embed.embed_fixtures import (
     write_jpegs,
 )
 
-CONFIG = EmbedConfig(
+CONFIG = EmbedParams(
     batch_size=4,
     workers=3,
     max_pixels=1_000_000,
-    fetch=FetchConfig(timeout_s=0.3, retries=1, backoff_s=0.01, max_bytes=100_000),
+    timeout_s=0.3,
+    retries=1,
+    backoff_s=0.01,
+    max_bytes=100_000,
 )
 
 
@@ -88,7 +91,7 @@ def test_changing_image_size_makes_a_new_file_never_a_mix(tmp_path, tiny_timm_di
     got, want = read_embeddings(out), read_embeddings(fresh)
     assert got.attrs["image_size"] == 48 and got.attrs["fingerprint"] == want.attrs["fingerprint"]
     np.testing.assert_array_equal(got.embedding, want.embedding)
-    assert work_dir(out, small.attrs) != work_dir(out, large.attrs)
+    assert work_dir(work_beside(out), small.attrs) != work_dir(work_beside(out), large.attrs)
     assert not (tmp_path / ".e.h5.work").exists()  # work logs removed once merged
 
 

@@ -1,46 +1,17 @@
-"""Tiny GBIF-style Darwin Core Archives built inside tests (a few rows, real term URIs)."""
+"""Tiny GBIF-style Darwin Core Archives built inside tests (a few rows, real term URIs), written
+with the project's one DwC-A writer (geoloc.gbif.writer)."""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
 
-DWC = "http://rs.tdwg.org/dwc/terms/"
-GBIF = "http://rs.gbif.org/terms/1.0/"
-DC = "http://purl.org/dc/terms/"
+from geoloc.gbif.terms import DCTERMS, MULTIMEDIA, MULTIMEDIA_COLUMNS, OCCURRENCE
+from geoloc.gbif.terms import OCCURRENCE_COLUMNS as GBIF_COLUMNS
+from geoloc.gbif.writer import ArchiveWriter, DataFile, descriptor_xml
 
-# Column order of a real download, with unrelated columns in between (read by term, not position).
-OCCURRENCE_COLUMNS = [
-    ("gbifID", GBIF + "gbifID"),
-    ("abstract", DC + "abstract"),
-    ("license", DC + "license"),
-    ("basisOfRecord", DWC + "basisOfRecord"),
-    ("recordedBy", DWC + "recordedBy"),
-    ("eventDate", DWC + "eventDate"),
-    ("countryCode", DWC + "countryCode"),
-    ("decimalLatitude", DWC + "decimalLatitude"),
-    ("decimalLongitude", DWC + "decimalLongitude"),
-    ("coordinateUncertaintyInMeters", DWC + "coordinateUncertaintyInMeters"),
-    ("kingdom", DWC + "kingdom"),
-    ("phylum", DWC + "phylum"),
-    ("class", DWC + "class"),
-    ("order", DWC + "order"),
-    ("family", DWC + "family"),
-    ("genus", DWC + "genus"),
-    ("taxonRank", DWC + "taxonRank"),
-    ("datasetKey", GBIF + "datasetKey"),
-    ("issue", GBIF + "issue"),
-    ("mediaType", GBIF + "mediaType"),
-    ("speciesKey", GBIF + "speciesKey"),
-    ("species", GBIF + "species"),
-]
-MULTIMEDIA_COLUMNS = [
-    ("gbifID", GBIF + "gbifID"),
-    ("type", DC + "type"),
-    ("format", DC + "format"),
-    ("identifier", DC + "identifier"),
-    ("license", DC + "license"),
-]
+# GBIF's columns with an unrelated one in between (columns are read by term, not position).
+OCCURRENCE_COLUMNS = [GBIF_COLUMNS[0], ("abstract", DCTERMS + "abstract"), *GBIF_COLUMNS[1:]]
 
 PLANT = {"kingdom": "Plantae", "phylum": "Tracheophyta", "class": "Magnoliopsida",
          "order": "Lamiales", "family": "Lamiaceae", "genus": "Salvia",
@@ -82,43 +53,22 @@ def image(gbif_id: int | str, url: str | None = None, kind: str = "StillImage") 
     }
 
 
-def _table(columns, rows, header: bool) -> str:
-    lines = ["\t".join(name for name, _ in columns)] if header else []
-    for row in rows:
-        lines.append(row if isinstance(row, str) else "\t".join(row.get(n, "") for n, _ in columns))
-    return "\n".join(lines) + "\n"
-
-
-def _fields(columns, tag: str) -> str:
-    fields = "\n".join(
-        f'    <field index="{i}" term="{uri}"/>' for i, (_, uri) in enumerate(columns)
-    )
-    return f'    <{tag} index="0"/>\n{fields}'
+def _files(columns, header: bool, core_row_type: str, core_file: str) -> tuple[DataFile, DataFile]:
+    core = DataFile(core_file, core_row_type, columns, header)
+    return core, DataFile("multimedia.txt", MULTIMEDIA, MULTIMEDIA_COLUMNS, header)
 
 
 def meta_xml(
     occurrence_columns=OCCURRENCE_COLUMNS,
     *,
     header: bool = True,
-    core_row_type: str = DWC + "Occurrence",
+    core_row_type: str = OCCURRENCE,
     core_file: str = "occurrence.txt",
     multimedia: bool = True,
 ) -> str:
-    skip = 1 if header else 0
-    attrs = f'encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" ignoreHeaderLines="{skip}"'
-    extension = (
-        f'  <extension {attrs} rowType="{GBIF}Multimedia">\n'
-        f"    <files><location>multimedia.txt</location></files>\n"
-        f"{_fields(MULTIMEDIA_COLUMNS, 'coreid')}\n  </extension>\n"
-        if multimedia
-        else ""
-    )
-    return (
-        '<archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="metadata.xml">\n'
-        f'  <core {attrs} rowType="{core_row_type}">\n'
-        f"    <files><location>{core_file}</location></files>\n"
-        f"{_fields(occurrence_columns, 'id')}\n  </core>\n{extension}</archive>\n"
-    )
+    """The descriptor the writer gives these files, or a variant of it that misdescribes them."""
+    core, media = _files(occurrence_columns, header, core_row_type, core_file)
+    return descriptor_xml(core, [media] if multimedia else [])
 
 
 def write_archive(
@@ -132,14 +82,16 @@ def write_archive(
     extra: dict[str, str] | None = None,
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> Path:
-    """Write a DwC-A zip; rows are dicts (by column name) or raw text lines."""
-    members = {
-        "meta.xml": meta if meta is not None else meta_xml(columns, header=header),
-        "occurrence.txt": _table(columns, rows, header),
-        "multimedia.txt": _table(MULTIMEDIA_COLUMNS, images or [], header),
-        **(extra or {}),
-    }
-    with zipfile.ZipFile(path, "w", compression) as archive:
-        for name, text in members.items():
-            archive.writestr(name, text)
+    """Write a DwC-A zip; rows are dicts (by column name) or raw text lines; `meta` replaces the
+    descriptor the writer would add."""
+    core, media = _files(columns, header, OCCURRENCE, "occurrence.txt")
+    with ArchiveWriter(path, compression) as archive:
+        archive.add_table(core, rows)
+        archive.add_table(media, images or [])
+        for name, text in (extra or {}).items():
+            archive.add_text(name, text)
+        if meta is None:
+            archive.write_descriptor()
+        else:
+            archive.add_text("meta.xml", meta)
     return path

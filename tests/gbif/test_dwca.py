@@ -5,15 +5,9 @@ from pathlib import Path
 import pytest
 
 from geoloc.errors import GeolocError
-from geoloc.gbif.dwca import MULTIMEDIA, Archive, ReadStats, require_terms
-from tests.gbif.dwca_builder import (
-    DWC,
-    GBIF,
-    OCCURRENCE_COLUMNS,
-    meta_xml,
-    occurrence,
-    write_archive,
-)
+from geoloc.gbif.dwca import Archive, ReadStats, require_terms
+from geoloc.gbif.terms import DWC, GBIF, MULTIMEDIA
+from tests.gbif.dwca_builder import OCCURRENCE_COLUMNS, meta_xml, occurrence, write_archive
 
 TERMS = {"id": GBIF + "gbifID", "lat": DWC + "decimalLatitude", "country": DWC + "countryCode"}
 

@@ -1,5 +1,4 @@
 import datetime as dt
-import importlib.util
 import json
 import zipfile
 
@@ -122,8 +121,8 @@ def test_each_rule_removes_its_rows_and_is_counted(demo_zip, tmp_path):
 
 def test_partitioned_small_block_run_gives_identical_results(demo_zip, tmp_path):
     one = filter_archive(demo_zip, tmp_path / "one", PARAMS)
-    many = filter_archive(
-        demo_zip, tmp_path / "many", PARAMS, block_size=512, batch_rows=3, partition_bytes=300
+    many = filter_archive(  # blocks of ~3 rows (the header of GBIF's columns takes 650 bytes)
+        demo_zip, tmp_path / "many", PARAMS, block_size=1024, batch_rows=3, partition_bytes=300
     )
     assert many["datasets"] == one["datasets"]
     for name in PARAMS.datasets:  # same rows; the order follows the partitions
@@ -233,21 +232,6 @@ def test_cli_reports_counts_and_bad_input_cleanly(demo_zip, tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and "truncated" in result.output
     assert "Traceback" not in result.output
-
-
-def test_stage_script_writes_data_filtered(demo_zip, tmp_path, monkeypatch, repo_root):
-    spec = importlib.util.spec_from_file_location("filter_stage", repo_root / "stages/filter.py")
-    stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stage)
-    _params_file(tmp_path, demo_zip)
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(stage.main, ["--params", "params.yaml"])
-    assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "data/filtered").iterdir()) == [
-        "beetles.parquet",
-        "plants.parquet",
-        "report.json",
-    ]
 
 
 REJECT = ["ZERO_COORDINATE", "COORDINATE_INVALID", "COUNTRY_COORDINATE_MISMATCH"]

@@ -36,7 +36,7 @@ TINY = {
 DATASETS = DataParams().datasets
 IMAGE_REF = "data/raw/demo_images"
 TEXT = "{http://rs.tdwg.org/dwc/text/}"
-# Terms the filter and later stages read (../shared/GBIF.md "Terms geoloc uses").
+# Terms the filter and later stages read.
 REQUIRED_TERMS = (
     [
         "http://rs.gbif.org/terms/1.0/" + t

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from threadpoolctl import threadpool_limits
+
+from geoloc.runtime import blas_threads
 
 
 def hz_to_mel(f):
@@ -53,7 +54,7 @@ def mel_spectrogram(
     spec = np.fft.rfft(frames * window, axis=1)
     power = (spec.real**2 + spec.imag**2).astype(np.float32)
     bank = mel_filterbank(n_mels, n_fft, rate, fmin, min(fmax or rate / 2, rate / 2))
-    with threadpool_limits(1):  # a small product: BLAS thread hand-offs cost more than they save
+    with blas_threads(1):  # a small product: BLAS thread hand-offs cost more than they save
         mel = (power @ bank.T).T
     return 10.0 * np.log10(np.maximum(mel, 1e-10))
 

@@ -2,7 +2,8 @@
 
 Sources are a folder of WAV/FLAC files (a file's label is its sub-folder name, if any) or a CSV
 manifest with a `path` column and optional `label`, `lat`, `lon` columns. The result is written
-in the image embedding schema (DESIGN.md) so the same readers and heads work on sound.
+in the image embedding schema (docs/data-contracts.md) so the same readers and heads work on
+sound. How an ROI becomes a clip and a mel image is `geoloc.params.AudioParams` (`cluster.audio`).
 """
 
 from __future__ import annotations
@@ -18,22 +19,9 @@ from tqdm import tqdm
 from geoloc.embed.audio.mel import mel_spectrogram, spectrogram_image
 from geoloc.embed.audio.preprocess import AUDIO_SUFFIXES, DURATION_S, SAMPLE_RATE, load_roi
 from geoloc.errors import GeolocError
+from geoloc.params import AudioParams
 
 BIRDNET = "birdnet"
-
-
-@dataclass
-class AudioSettings:
-    """How an ROI becomes a clip and a mel image (mirrors params.yaml `cluster.audio`)."""
-
-    sample_rate: int = SAMPLE_RATE
-    duration_s: float = DURATION_S
-    fade_s: float = 0.01
-    n_mels: int = 128
-    n_fft: int = 2048
-    hop: int = 512
-    fmin: float = 150.0
-    fmax: float = 15_000.0
 
 
 @dataclass
@@ -72,7 +60,7 @@ def list_rois(source: str | Path) -> RoiTable:
     return RoiTable(paths, labels, lat, lon)
 
 
-def roi_image(path, settings: AudioSettings, size: int | None = None):
+def roi_image(path, settings: AudioParams, size: int | None = None):
     """One ROI file -> its mel-spectrogram image, stretched to size x size when given.
 
     Stretching to a square (rather than letting the backbone resize the short side and crop)
@@ -134,12 +122,12 @@ def embed_rois(
     paths,
     backbone: str = "efficientnet-lite0",
     image_size: int | None = None,
-    settings: AudioSettings | None = None,
+    settings: AudioParams | None = None,
     batch_size: int = 32,
     device: str = "cpu",
 ) -> tuple[np.ndarray, dict]:
     """L2-normalised (N, D) float32 embeddings of ROI files and the attributes describing them."""
-    settings = settings or AudioSettings()
+    settings = settings or AudioParams()
     paths = list(paths)
     attrs = {
         "modality": "audio",
