@@ -20,6 +20,7 @@ import hashlib
 import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,11 +123,40 @@ class Batch:
         return len(self.lat)
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """Consecutive positions first.. of a pass: their rows and features."""
+
+    first: int
+    rows: np.ndarray
+    feat: np.ndarray
+
+    @property
+    def end(self) -> int:
+        return self.first + len(self.rows)
+
+    def overlaps(self, start: int, stop: int) -> bool:
+        return self.first < stop and self.end > start
+
+    def window(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Views of the rows and features of positions start..stop-1 held here."""
+        cut = slice(max(start - self.first, 0), stop - self.first)
+        return self.rows[cut], self.feat[cut]
+
+    def tail(self, start: int) -> _Segment:
+        """The positions from `start` on, copied so that the rest can be freed."""
+        if start <= self.first:
+            return self
+        cut = start - self.first
+        return _Segment(start, self.rows[cut:].copy(), self.feat[cut:].copy())
+
+
 class BatchStream:
     """The batches of one pass: position spans into the pass's row order (the buffers one after
-    the other), read by a background thread `PREFETCH` batches ahead. Host memory holds at most
-    one buffer, the rows left of the previous one (under one batch), one chunk being read and the
-    prefetched batches; `peak_rows` records the most feature rows it held at once."""
+    the other). A background thread assembles them `PREFETCH` batches ahead, and a second one
+    reads the next buffer while the current one is served (double buffering), so host memory
+    holds two buffers, the unread end of the previous one (under one batch), one chunk being
+    read and the prefetched batches; `peak_rows` records the most feature rows held at once."""
 
     def __init__(self, source, buffers: list[np.ndarray], spans, chunk_rows: int, device):
         self.source, self.buffers, self.spans = source, buffers, list(spans)
@@ -139,30 +169,34 @@ class BatchStream:
 
     def _host_batches(self) -> Iterator[tuple[torch.Tensor, ...]]:
         """(lat, lon, species, features) of each span, as CPU tensors (pinned for CUDA)."""
-        buffers = iter(self.buffers)
-        rows = np.empty(0, np.int64)  # rows at positions first..end-1 of the pass, in order
-        feat = np.empty((0, self.source.dim), self.source.dtype)  # and their features
-        first = end = 0
-        for start, stop in self.spans:
-            while stop > end:
-                keep = slice(min(start, end) - first, None)
-                rows, feat = rows[keep].copy(), feat[keep].copy()  # frees the rest
-                first = end - len(rows)
-                rows, feat = self._load(next(buffers), rows, feat)
-                end = first + len(rows)
-            span = slice(start - first, stop - first)
-            yield self._tensors(rows[span], feat[span])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoloc-read") as reader:
+            buffers = iter(self.buffers)
 
-    def _load(self, buffer: np.ndarray, rows: np.ndarray, feat: np.ndarray):
-        """`rows`/`feat` (the unread end of the previous buffer) followed by the buffer's rows
-        and features in pass order, read chunk by chunk straight into place."""
-        out = np.empty((len(feat) + len(buffer), self.source.dim), self.source.dtype)
-        out[: len(feat)] = feat
-        by_row = np.argsort(buffer)  # read in file order ...
-        at = len(feat) + by_row  # ... into pass order
-        self.peak_rows = max(self.peak_rows, len(out) + self.chunk_rows)
-        read_rows(self.source, buffer[by_row], self.chunk_rows, out=out, at=at)
-        return np.concatenate([rows, buffer]), out
+            def read_next():
+                buffer = next(buffers, None)
+                return None if buffer is None else (buffer, reader.submit(self._read, buffer))
+
+            upcoming, held, end = read_next(), [], 0
+            for start, stop in self.spans:
+                while stop > end:  # the span reaches into the next buffer
+                    held = [seg.tail(start) for seg in held if seg.end > start]
+                    buffer, reading = upcoming
+                    upcoming = read_next()  # read the one after while this one is served
+                    held.append(_Segment(end, buffer, reading.result()))
+                    end += len(buffer)
+                    in_flight = len(upcoming[0]) if upcoming else 0
+                    held_rows = sum(len(seg.rows) for seg in held)
+                    self.peak_rows = max(self.peak_rows, held_rows + in_flight + self.chunk_rows)
+                windows = [seg.window(start, stop) for seg in held if seg.overlaps(start, stop)]
+                rows = np.concatenate([rows for rows, _ in windows])
+                feat = np.concatenate([feat for _, feat in windows])  # a copy: `held` stays
+                yield self._tensors(rows, feat)
+
+    def _read(self, buffer: np.ndarray) -> np.ndarray:
+        """The buffer's features in pass order, read chunk by chunk in file order."""
+        by_row = np.argsort(buffer)
+        out = np.empty((len(buffer), self.source.dim), self.source.dtype)
+        return read_rows(self.source, buffer[by_row], self.chunk_rows, out=out, at=by_row)
 
     def _tensors(self, rows: np.ndarray, feat: np.ndarray) -> tuple[torch.Tensor, ...]:
         source = self.source
@@ -170,7 +204,7 @@ class BatchStream:
             torch.from_numpy(source.lat[rows].astype(np.float32)),
             torch.from_numpy(source.lon[rows].astype(np.float32)),
             torch.from_numpy(source.species_key[rows]),
-            torch.from_numpy(feat.astype(np.float32)),
+            torch.from_numpy(feat.astype(np.float32, copy=False)),
         )
         if self.device.type == "cuda":
             host = tuple(t.pin_memory() for t in host)
@@ -208,6 +242,8 @@ def _prefetched(items: Iterator, depth: int) -> Iterator:
         except BaseException as err:  # handed to the consumer, which re-raises it
             put(_Failure(err))
             return
+        finally:
+            items.close()  # a generator left early releases what it holds (its reader) here
         put(_DONE)
 
     thread = threading.Thread(target=work, name="geoloc-batches", daemon=True)
