@@ -1,4 +1,5 @@
-"""Reading the HDF5 embedding store (`data/embeddings/<ds>.h5`, schema in docs/data-contracts.md).
+"""Reading the HDF5 embedding store (`data/embeddings/<ds>.h5`; the schema is in
+docs/data-contracts.md).
 
 Every consumer reads through this module, so the on-disk layout is known in one place:
 `read_embeddings` / `pool_embeddings` load a table into memory (identification,

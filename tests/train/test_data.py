@@ -8,6 +8,7 @@ import torch
 
 from geoloc.errors import GeolocError
 from geoloc.train.data import ArrayRows, BatchStream, read_rows, scan, shuffled_buffers
+from tests.train.train_fixtures import CountingRows
 
 CPU = torch.device("cpu")
 
@@ -17,22 +18,6 @@ def _source(n=500, dim=3):
     rows = np.arange(n)
     features = np.repeat(rows[:, None], dim, axis=1).astype(np.float32)
     return ArrayRows(rows % 90, rows % 180 - 90, features, rows * 10)
-
-
-class CountingRows:
-    """A source that records every read, to check how much is ever read at once."""
-
-    def __init__(self, source):
-        self.source, self.reads = source, []
-        self.lat, self.lon, self.species_key = source.lat, source.lon, source.species_key
-        self.dim, self.dtype = source.dim, source.dtype
-
-    def __len__(self):
-        return len(self.source)
-
-    def read(self, start, stop):
-        self.reads.append((start, stop))
-        return self.source.read(start, stop)
 
 
 def _order(buffers):
@@ -92,7 +77,7 @@ def test_stream_reads_a_chunk_at_a_time_and_holds_about_two_buffers():
     spans = [(s * batch, (s + 1) * batch) for s in range(len(rows) // batch)]
     stream = BatchStream(source, buffers, spans, chunk, CPU)
     assert sum(len(b) for b in stream) == len(spans) * batch
-    assert max(stop - start for start, stop in source.reads) <= chunk
+    assert source.largest_read <= chunk
     # every chunk holding a training row is read once per pass, nothing else
     assert sorted(start for start, _ in source.reads) == list(range(0, 2000, chunk))
     assert 2 * buffer_chunks * chunk < stream.peak_rows <= (2 * buffer_chunks + 1) * chunk + batch

@@ -16,7 +16,7 @@ from geoloc.params import ModelParams, TrainParams
 from geoloc.train import data
 from geoloc.train.retrieval import retrieval_metrics
 from geoloc.train.trainer import Trainer, train_location_encoder, train_on_rows
-from tests.train.train_fixtures import write_store
+from tests.train.train_fixtures import CountingRows, write_store
 
 MODEL = ModelParams(pe="sh", legendre=6, hidden=32, dim=16)
 TRAIN = TrainParams(epochs=3, batch_size=64, lr=5e-3, val_block_km=100.0)
@@ -212,23 +212,6 @@ def _h5(path, n, dim, seed=0):
         path, lat, lon, feat / np.linalg.norm(feat, axis=1, keepdims=True), rng.integers(0, 40, n)
     )
     return path
-
-
-class CountingRows:
-    """EmbeddingRows that records the largest read."""
-
-    def __init__(self, rows):
-        self.rows, self.largest_read, self.rows_read = rows, 0, 0
-        self.lat, self.lon, self.species_key = rows.lat, rows.lon, rows.species_key
-        self.dim, self.dtype = rows.dim, rows.dtype
-
-    def __len__(self):
-        return len(self.rows)
-
-    def read(self, start, stop):
-        self.largest_read = max(self.largest_read, stop - start)
-        self.rows_read += stop - start
-        return self.rows.read(start, stop)
 
 
 class PeakStream(data.BatchStream):
