@@ -163,20 +163,30 @@ def registered(registry: Registry) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Sizes of the location encoder and its training: strict (a YAML `true` or `1e9` is not a size)
+StrictPositiveInt = Annotated[int, Field(gt=0, strict=True)]
+StrictNonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+
+
 class ModelParams(Section):
-    """Location encoder architecture (geoloc/encoders); `dvc exp run -S model.dim=256`."""
+    """Location encoder architecture (geoloc/encoders); `dvc exp run -S model.dim=256`.
+
+    Sizes are bounded so that a typo fails here, not as an allocation error: the encoder as a
+    whole is also capped when it is built (geoloc.encoders.location_encoder.MAX_PARAMETERS)."""
 
     pe: Annotated[str, registered(ENCODINGS)] = "rff"  # geoloc.registry.ENCODINGS
-    legendre: Annotated[int, Field(ge=1, le=100)] = 10  # sh: degrees 0..L-1 -> L^2 features
-    rff_sigmas: list[PositiveFloat] = Field(default_factory=lambda: [4.0, 8.0, 16.0])
-    rff_features: PositiveInt = 128  # per sigma; 2x that many outputs (cos, sin)
+    legendre: Annotated[StrictPositiveInt, Field(le=100)] = 10  # sh: degrees 0..L-1 -> L^2 features
+    rff_sigmas: list[PositiveFloat] = Field(
+        default_factory=lambda: [4.0, 8.0, 16.0], min_length=1, max_length=16
+    )
+    rff_features: Annotated[StrictPositiveInt, Field(le=8192)] = 128  # per sigma; 2x outputs
     rff_projection: Literal["equal_earth", "ecef"] = "equal_earth"
-    s2v_scales: PositiveInt = 16
+    s2v_scales: Annotated[StrictPositiveInt, Field(le=1024)] = 16
     s2v_max_frequency: Annotated[float, Field(ge=1)] = 64.0
     net: Annotated[str, registered(NETWORKS)] = "resmlp"  # geoloc.registry.NETWORKS
-    hidden: PositiveInt = 256
-    layers: PositiveInt = 2
-    dim: PositiveInt = 128
+    hidden: Annotated[StrictPositiveInt, Field(le=8192)] = 256
+    layers: Annotated[StrictPositiveInt, Field(le=64)] = 2
+    dim: Annotated[StrictPositiveInt, Field(le=4096)] = 128
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     w0: PositiveFloat = 1.0  # siren: sine frequency factor
 
@@ -184,22 +194,35 @@ class ModelParams(Section):
 class TrainParams(Section):
     """Contrastive training (geoloc/train, stage `train`)."""
 
-    epochs: PositiveInt = 20
-    batch_size: PositiveInt = 256  # per process; x world size under torchrun
+    epochs: StrictPositiveInt = 20
+    batch_size: StrictPositiveInt = 256  # per process; x world size under torchrun
     lr: PositiveFloat = 5e-3
     weight_decay: Annotated[float, Field(ge=0)] = 1e-4
-    warmup_epochs: NonNegativeInt = 1
-    temperature: PositiveFloat = 0.07  # initial; learned, clamped to [min_temperature, 1]
-    min_temperature: PositiveFloat = 0.01
-    queue: NonNegativeInt = 0  # extra location negatives kept from past batches (GeoCLIP)
+    warmup_epochs: StrictNonNegativeInt = 1
+    temperature: Annotated[float, Field(gt=0, le=1)] = 0.07  # initial; learned, in [min, 1]
+    min_temperature: Annotated[float, Field(gt=0, le=1)] = 0.01
+    queue: StrictNonNegativeInt = 0  # extra location negatives kept from past batches (GeoCLIP)
     mask_same_species: bool = True  # same-species pairs are not negatives (TaxaBind)
     jitter_km: Annotated[float, Field(ge=0)] = 0.0  # Gaussian coordinate noise per step
     select_best: bool = False  # keep the epoch of lowest validation InfoNCE instead of the last
     val_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
     val_block_km: PositiveFloat = 50.0  # spatial blocks of the train/validation split
-    checkpoint_every: NonNegativeInt = 0  # epochs between resumable checkpoints (0: final only)
-    cpu_threads: NonNegativeInt = 1  # torch threads when training on CPU (0: torch's default)
-    seed: NonNegativeInt = 0
+    val_gallery: Annotated[StrictPositiveInt, Field(le=65536)] = 4096  # retrieval gallery rows
+    chunk_rows: StrictPositiveInt = 4096  # embedding rows read at a time (the files' chunks)
+    buffer_chunks: StrictPositiveInt = 16  # chunks whose rows are shuffled together in memory
+    checkpoint_every: StrictNonNegativeInt = 1  # epochs between resumable checkpoints (0: none)
+    cpu_threads: StrictNonNegativeInt = 1  # torch threads when training on CPU (0: torch's)
+    seed: StrictNonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _temperature_range(self):
+        if self.min_temperature > self.temperature:
+            raise ValueError(
+                f"train.min_temperature ({self.min_temperature:g}) is above train.temperature "
+                f"({self.temperature:g}): the learned temperature starts at temperature and is "
+                "clamped to [min_temperature, 1]"
+            )
+        return self
 
 
 class SdmParams(Section):

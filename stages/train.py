@@ -3,10 +3,11 @@ results/train/metrics.json and results/train/live/ (curves).
 
 One location encoder learns from the observations of all datasets together: each taxon group's
 ranges tell it about the same landscape, so every group's SDMs gain from the others' records
-(on the demo this beats per-dataset encoders on truth AUC; docs/training.md). Checkpoints go to
-.dvc/tmp/train (not a DVC output, so `dvc repro` keeps them): a killed run resumes where it
-stopped when params and data are unchanged. Launched through `${runtime.launcher}`, so
-`torchrun --nproc_per_node N` trains with DDP.
+(on the demo this beats per-dataset encoders on truth AUC; docs/training.md). The embeddings are
+streamed from the files, never loaded whole. Checkpoints go to .dvc/tmp/train (not a DVC output,
+so `dvc repro` keeps them): a killed run resumes where it stopped when params and data are
+unchanged; a finished run deletes its checkpoint, so `dvc repro -f` retrains. Launched through
+`${runtime.launcher}`, so `torchrun --nproc_per_node N` trains with DDP.
 """
 
 from geoloc.entry import stage_command

@@ -28,14 +28,52 @@ def regular_grid(bounds: str, step: float):
     return lat.ravel(), lon.ravel()
 
 
+def read_points(points: str, lat_col: str, lon_col: str):
+    """The CSV's rows and their (lat, lon) as floats; an unreadable, empty or non-numeric file
+    is a user error naming what is wrong."""
+    import pandas as pd
+
+    if not Path(points).is_file():
+        raise GeolocError(f"points file not found: {points}")
+    try:
+        frame = pd.read_csv(points)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise GeolocError(f"{points}: not a readable CSV ({err})") from None
+    missing = [c for c in (lat_col, lon_col) if c not in frame.columns]
+    if missing:
+        raise GeolocError(
+            f"{points}: no column(s) {', '.join(missing)}; columns are "
+            f"{', '.join(map(str, frame.columns))} (use --lat-col/--lon-col)"
+        )
+    if frame.empty:
+        raise GeolocError(f"{points}: no points (the file has a header but no rows)")
+    coords = [pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for c in (lat_col, lon_col)]
+    for column, values in zip((lat_col, lon_col), coords, strict=True):
+        bad = np.flatnonzero(np.isnan(values) & frame[column].notna().to_numpy())
+        if len(bad):
+            raise GeolocError(
+                f"{points}: column {column} is not numeric in {len(bad)} row(s), e.g. row "
+                f"{bad[0] + 1}: {frame[column].iloc[bad[0]]!r}"
+            )
+    return frame, coords[0], coords[1]
+
+
 def _embed(encoder: str, lat, lon, device: str) -> np.ndarray:
-    from geoloc.encoders import geoclip_features, load_location_encoder
+    from geoloc.encoders import geoclip_features, load_location_encoder, outside_training_extent
     from geoloc.runtime import resolve_device
 
     if encoder == "geoclip":
         return geoclip_features(lat, lon)
-
-    return load_location_encoder(encoder, map_location=resolve_device(device)).encode(lat, lon)
+    model = load_location_encoder(encoder, map_location=resolve_device(device))
+    outside = outside_training_extent(model, lat, lon)
+    if outside.any():
+        click.echo(
+            f"warning: {int(outside.sum())} of {len(outside)} points lie outside the extent "
+            f"{encoder} was trained on ({model.extent.describe()}): their embeddings are "
+            "extrapolations",
+            err=True,
+        )
+    return model.encode(lat, lon)
 
 
 @click.command("encode-locations")
@@ -62,7 +100,8 @@ def _embed(encoder: str, lat, lon, device: str) -> np.ndarray:
 @click.option("--device", default="cpu", show_default=True, help="auto|cpu|cuda|cuda:N")
 @exit_on_user_error
 def encode_locations(encoder, points, grid, step, lat_col, lon_col, out, device):
-    """Write location embeddings (lat, lon in degrees) for points or a grid."""
+    """Write location embeddings (lat, lon in degrees) for points or a grid. Warns when points
+    lie outside the extent a trained encoder saw (its embeddings there are extrapolations)."""
     import pandas as pd
 
     from geoloc.io import write_csv, write_parquet
@@ -73,16 +112,7 @@ def encode_locations(encoder, points, grid, step, lat_col, lon_col, out, device)
     if (points is None) == (grid is None):
         raise GeolocError("give exactly one of --points CSV or --grid BOUNDS")
     if points is not None:
-        if not Path(points).is_file():
-            raise GeolocError(f"points file not found: {points}")
-        frame = pd.read_csv(points)
-        missing = [c for c in (lat_col, lon_col) if c not in frame.columns]
-        if missing:
-            raise GeolocError(
-                f"{points}: no column(s) {', '.join(missing)}; columns are "
-                f"{', '.join(map(str, frame.columns))} (use --lat-col/--lon-col)"
-            )
-        lat, lon = frame[lat_col].to_numpy(float), frame[lon_col].to_numpy(float)
+        frame, lat, lon = read_points(points, lat_col, lon_col)
     else:
         lat, lon = regular_grid(grid, step)
         frame = pd.DataFrame({"lat": lat, "lon": lon})

@@ -23,8 +23,9 @@ from geoloc.errors import exit_on_user_error
     "--resume/--no-resume",
     default=True,
     show_default=True,
-    help="Continue from OUT/checkpoints when it holds a checkpoint of the same params, data "
-    "and code, as the train stage does; --no-resume trains from scratch.",
+    help="Continue an interrupted run from OUT/checkpoints when its checkpoint belongs to the "
+    "same params, data and code, as the train stage does (a finished run leaves no checkpoint); "
+    "--no-resume trains from scratch.",
 )
 @click.option("--device", default=None, help="Shortcut for --set runtime.device=DEVICE.")
 @exit_on_user_error
@@ -40,5 +41,4 @@ def train(embeddings, out_dir, resume, device, params):
         params = apply_overrides(params, [f"runtime.device={device}"])
     out = Path(out_dir)
     paths = TrainPaths([Path(e) for e in embeddings], out / "encoder.pt", out, out / "checkpoints")
-    metrics = run_train(params, paths, resume=resume)
-    click.echo(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()), err=True)
+    run_train(params, paths, resume=resume)  # prints its one-line summary

@@ -8,6 +8,7 @@ from geoloc.encoders.location_encoder import (
     check_coordinates,
     load_location_encoder,
     model_config,
+    outside_training_extent,
     save_location_encoder,
 )
 from geoloc.encoders.networks import build_network, network_options
@@ -24,5 +25,6 @@ __all__ = [
     "load_location_encoder",
     "model_config",
     "network_options",
+    "outside_training_extent",
     "save_location_encoder",
 ]

@@ -1,9 +1,13 @@
 """The location encoder: positional encoding + network, with checked inputs and versioned files.
 
-`encoder(lat, lon)` takes degrees in that order and fails loudly on anything else (a swapped or
-radian input is the classic silent bug of location encoders). Files are
-`{"format": "geoloc.location_encoder", "version": 1, "config": {...}, "state_dict": {...}}`
-(docs/data-contracts.md) and load on CPU whatever device saved them.
+`encoder(lat, lon)` takes degrees in that order, as two 1-D tensors or one (N, 2) tensor of
+(lat, lon) columns (GeoCLIP's and SatCLIP's form), and fails loudly on what can be detected: a
+latitude beyond 90 degrees (often a swapped pair), a longitude beyond 180, NaN. A swap that stays
+in range cannot be seen from the values. Files are
+`{"format": "geoloc.location_encoder", "version": 2, "config": ..., "state_dict": ...,
+"extent": ...}` (docs/data-contracts.md; version 1 files, without the extent, still load) and
+load on CPU whatever device saved them. `outside_training_extent` tells which points are far
+from every training point.
 """
 
 from __future__ import annotations
@@ -14,13 +18,31 @@ import numpy as np
 import torch
 from torch import nn
 
+from geoloc.encoders.extent import TrainingExtent
 from geoloc.encoders.networks import build_network, network_options
 from geoloc.encoders.positional import build_encoding, encoding_options
 from geoloc.errors import GeolocError
 from geoloc.io import atomic_path
 
 FORMAT = "geoloc.location_encoder"
-VERSION = 1
+VERSION = 2  # 2: + the training extent
+READABLE_VERSIONS = (1, 2)
+# ~0.4 GB of fp32 weights (1.6 GB with gradients and AdamW moments): far above the location
+# encoders of the literature (a few million), low enough that a typo fails before an allocation
+MAX_PARAMETERS = 100_000_000
+
+
+def split_coordinates(lat, lon=None):
+    """(lat, lon) from two 1-D arrays (or tensors), or from one (N, 2) array of (lat, lon)."""
+    if lon is not None:
+        return lat, lon
+    shape = tuple(lat.shape)
+    if len(shape) != 2 or shape[1] != 2:
+        raise GeolocError(
+            "pass lat and lon as two 1-D arrays or one (N, 2) array of (lat, lon) columns; "
+            f"got one array of shape {shape}"
+        )
+    return lat[:, 0], lat[:, 1]
 
 
 def check_coordinates(lat: torch.Tensor, lon: torch.Tensor) -> None:
@@ -47,26 +69,35 @@ def check_coordinates(lat: torch.Tensor, lon: torch.Tensor) -> None:
 
 
 class LocationEncoder(nn.Module):
-    """(lat, lon) in degrees -> (N, dim) embedding; `config` rebuilds the same architecture."""
+    """(lat, lon) in degrees -> (N, dim) embedding; `config` rebuilds the same architecture.
+    `extent` is where it was trained (geoloc.encoders.extent), None when unknown."""
 
     def __init__(self, config: dict):
         super().__init__()
         self.config = dict(config)
+        self.extent: TrainingExtent | None = None
         self.encoding = build_encoding(config["pe"], **config.get("pe_options", {}))
-        self.network = build_network(
-            config["net"],
-            self.encoding.out_dim,
-            config["hidden"],
-            config["layers"],
-            config["dim"],
-            **config.get("net_options", {}),
-        )
+        args = (config["net"], self.encoding.out_dim, config["hidden"], config["layers"])
+        options = config.get("net_options", {})
+        with torch.device("meta"):  # counts the weights without allocating them
+            size = sum(
+                p.numel() for p in build_network(*args, config["dim"], **options).parameters()
+            )
+        if size > MAX_PARAMETERS:
+            raise GeolocError(
+                f"the location encoder would have {size:,} weights, above the {MAX_PARAMETERS:,} "
+                "geoloc allows: lower model.hidden, model.layers, model.dim or the positional "
+                f"encoding's size ({self.encoding.out_dim} features)"
+            )
+        self.network = build_network(*args, config["dim"], **options)
 
     @property
     def dim(self) -> int:
         return self.config["dim"]
 
-    def forward(self, lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
+    def forward(self, lat: torch.Tensor, lon: torch.Tensor | None = None) -> torch.Tensor:
+        """`lat`, `lon`: 1-D tensors of degrees; or `lat` alone, an (N, 2) tensor (lat, lon)."""
+        lat, lon = split_coordinates(lat, lon)
         check_coordinates(lat, lon)
         return self.embed(lat, lon)
 
@@ -75,11 +106,12 @@ class LocationEncoder(nn.Module):
         return self.network(self.encoding(lat, lon))
 
     @torch.no_grad()
-    def encode(self, lat, lon, batch_size: int = 65536) -> np.ndarray:
-        """Embed numpy (or list) coordinates in batches; float32 (N, dim) on the CPU."""
+    def encode(self, lat, lon=None, batch_size: int = 65536) -> np.ndarray:
+        """Embed numpy (or list) coordinates in batches, as two 1-D arrays or one (N, 2) of
+        (lat, lon); float32 (N, dim) on the CPU."""
         device = next(self.parameters()).device
-        lat_t = torch.as_tensor(np.asarray(lat, dtype=np.float32))
-        lon_t = torch.as_tensor(np.asarray(lon, dtype=np.float32))
+        lat, lon = split_coordinates(*_as_arrays(lat, lon, np.float32))
+        lat_t, lon_t = torch.as_tensor(lat), torch.as_tensor(lon)
         check_coordinates(lat_t, lon_t)
         was_training = self.training
         self.eval()
@@ -95,6 +127,21 @@ class LocationEncoder(nn.Module):
         finally:
             self.train(was_training)
         return torch.cat(out).numpy() if out else np.zeros((0, self.dim), np.float32)
+
+
+def _as_arrays(lat, lon, dtype):
+    return np.asarray(lat, dtype), None if lon is None else np.asarray(lon, dtype)
+
+
+def outside_training_extent(encoder: LocationEncoder, lat, lon=None) -> np.ndarray:
+    """True for each point farther than about one cell from the cells of the encoder's
+    training points (geoloc.encoders.extent; lat, lon in degrees). All False when the encoder
+    does not know its extent (a version 1 file, an untrained encoder)."""
+    lat, lon = split_coordinates(*_as_arrays(lat, lon, np.float64))
+    check_coordinates(torch.tensor(lat), torch.tensor(lon))  # copies: the input may be read-only
+    if encoder.extent is None:
+        return np.zeros(len(lat), dtype=bool)
+    return ~encoder.extent.contains(lat, lon)
 
 
 def model_config(model_params, seed: int = 0) -> dict:
@@ -128,7 +175,14 @@ def build_location_encoder(model_params, seed: int | None = None) -> LocationEnc
 def save_location_encoder(encoder: LocationEncoder, path: str | Path) -> None:
     """Write the versioned file atomically; tensors are moved to the CPU first."""
     state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
-    payload = {"format": FORMAT, "version": VERSION, "config": encoder.config, "state_dict": state}
+    extent = encoder.extent.state() if encoder.extent is not None else None
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": encoder.config,
+        "state_dict": state,
+        "extent": extent,
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -144,13 +198,16 @@ def load_location_encoder(path: str | Path, map_location="cpu") -> LocationEncod
         raise GeolocError(f"{path}: cannot be read as a torch file ({err})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise GeolocError(f"{path}: not a geoloc location encoder file")
-    if payload.get("version") != VERSION:
+    if payload.get("version") not in READABLE_VERSIONS:
         raise GeolocError(
             f"{path}: encoder file version {payload.get('version')} is not supported by this "
-            f"geoloc (reads version {VERSION}); upgrade geoloc or retrain"
+            f"geoloc (reads versions {', '.join(map(str, READABLE_VERSIONS))}); upgrade geoloc "
+            "or retrain"
         )
     encoder = LocationEncoder(payload["config"])
     encoder.load_state_dict(payload["state_dict"])
+    if payload.get("extent") is not None:  # absent from version 1 files
+        encoder.extent = TrainingExtent.from_state(payload["extent"])
     if isinstance(map_location, (str, torch.device)):
         encoder.to(map_location)
     return encoder.eval()

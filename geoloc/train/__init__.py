@@ -5,7 +5,7 @@ from geoloc.train.loss import ContrastiveLoss
 from geoloc.train.retrieval import retrieval_metrics
 from geoloc.train.step import run_train
 from geoloc.train.tracking import open_sinks
-from geoloc.train.trainer import Trainer, TrainResult, train_location_encoder
+from geoloc.train.trainer import Trainer, TrainResult, train_location_encoder, train_on_rows
 
 __all__ = [
     "ContrastiveLoss",
@@ -15,4 +15,5 @@ __all__ = [
     "retrieval_metrics",
     "run_train",
     "train_location_encoder",
+    "train_on_rows",
 ]

@@ -17,10 +17,12 @@ def retrieval_metrics(
     ks: tuple[int, ...] = (1, 10),
     chunk: int = 4096,
 ) -> dict[str, float]:
-    """Row i of loc_emb/img_emb is one observation (L2-normalised).
+    """Row i of loc_emb/img_emb is one observation of the gallery (L2-normalised); training
+    passes a fixed sample of `train.val_gallery` validation rows (geoloc/train/validation.py).
 
-    `top{k}`: share of locations whose own image is among the k most similar gallery images.
-    `median_km`: median great-circle error of image -> location (best gallery location).
+    `top{k}`: share of gallery locations whose own image is among the k gallery images most
+    similar to it. `median_km`: median great-circle distance from each gallery image's location
+    to the gallery location most similar to the image. Memory: `chunk` x gallery similarities.
     """
     hits = {k: 0 for k in ks}
     errors = []

@@ -1,30 +1,33 @@
 """The `train` step: embedding files (one or several datasets, pooled) -> encoder.pt,
 metrics.json and the dvclive curves.
 
-The `train` DVC stage and `geoloc train` both call `run_train`; only their paths differ. A run
-resumes from `paths.checkpoints` when a checkpoint of the same params, data and code is there.
-Under torchrun every rank trains and rank 0 writes the outputs.
+The `train` DVC stage and `geoloc train` both call `run_train`; only their paths differ. The
+embeddings are streamed from the files (geoloc.embed.store.EmbeddingRows), never loaded whole.
+An interrupted run resumes from `paths.checkpoints` when its checkpoint belongs to the same
+params, data and code; a finished run leaves none, so a rerun trains afresh. Under torchrun every
+rank trains and rank 0 writes the outputs and prints the one-line summary.
 """
 
 from __future__ import annotations
 
-from geoloc.embed.store import pool_embeddings
+import sys
+
+from geoloc.embed.store import EmbeddingRows
 from geoloc.encoders.location_encoder import save_location_encoder
 from geoloc.io import write_json
 from geoloc.layout import TrainPaths
 from geoloc.params import Params
 from geoloc.runtime import distributed, resolve_device
 from geoloc.train.tracking import open_sinks
-from geoloc.train.trainer import train_location_encoder
+from geoloc.train.trainer import TrainResult, train_on_rows
 
 
 def run_train(params: Params, paths: TrainPaths, *, resume: bool = True) -> dict:
     """Train one location encoder on every file of `paths.embeddings` with `model:` and
     `train:`; returns the metrics written to `paths.results`/metrics.json. `resume=False` trains
-    from scratch even when a matching checkpoint exists."""
-    table = pool_embeddings(paths.embeddings)
+    from scratch even when an interrupted run's checkpoint matches."""
     device = resolve_device(params.runtime.device)
-    with distributed(device) as dist:
+    with EmbeddingRows(paths.embeddings) as rows, distributed(device) as dist:
         sinks = None
         if dist.is_main:
             config = {"model": params.model.model_dump(), "train": params.train.model_dump()}
@@ -35,13 +38,10 @@ def run_train(params: Params, paths: TrainPaths, *, resume: bool = True) -> dict
                 config=config,
             )
         try:
-            result = train_location_encoder(
-                table.lat,
-                table.lon,
-                table.embedding,
+            result = train_on_rows(
+                rows,
                 params.model,
                 params.train,
-                species_key=table.species_key,
                 device=dist.device,
                 live=sinks,
                 checkpoint_dir=paths.checkpoints,
@@ -53,4 +53,18 @@ def run_train(params: Params, paths: TrainPaths, *, resume: bool = True) -> dict
         if dist.is_main:
             save_location_encoder(result.encoder, paths.encoder)
             write_json(paths.results / "metrics.json", result.metrics)
+            print(summary(result, paths), file=sys.stderr)
     return result.metrics
+
+
+def summary(result: TrainResult, paths: TrainPaths) -> str:
+    """One line for the end of a run: what was trained, how well, and where it went."""
+    m = result.metrics
+    return (
+        f"trained {m['epochs']} epochs on {m['n_train']:,} records "
+        f"({result.timing['loop_s']:.0f} s in the step loop): loss {m['loss']:.4g}, "
+        f"val_loss {m['val_loss']:.4g}, val_top10 {m['val_top10']:.3f} "
+        f"(untrained {m['val_top10_init']:.3f}, gallery of {m['n_gallery']:,}), "
+        f"val_median_km {m['val_median_km']:.0f} (untrained {m['val_median_km_init']:.0f}) "
+        f"-> {paths.encoder}"
+    )

@@ -1,9 +1,12 @@
 """Contrastive training of a location encoder against a paired modality.
 
-The paired modality is generic: frozen image embeddings for the pipeline, environment vectors for
-the DISDAT benchmark. All data lives as tensors on the device; a step is a handful of indexing and
-tensor ops, with no per-sample Python. bf16 autocast on CUDA, deterministic for a seed on CPU,
-resumable checkpoints, DDP under torchrun with negatives gathered across ranks.
+The paired modality is generic: frozen image embeddings for the pipeline (streamed from the HDF5
+files, geoloc.embed.store.EmbeddingRows), environment vectors for the DISDAT benchmark (arrays,
+`train_location_encoder`). Memory is of the order of a batch and the model: features are read in
+chunks and block-shuffled (geoloc/train/data.py), validation runs in batches and retrieves in a
+fixed-size gallery (geoloc/train/validation.py). bf16 autocast on CUDA, deterministic for a seed
+on CPU, checkpoints that an interrupted run resumes from, DDP under torchrun with negatives
+gathered across ranks.
 """
 
 from __future__ import annotations
@@ -21,20 +24,21 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from geoloc.encoders.extent import TrainingExtent
 from geoloc.encoders.location_encoder import (
     LocationEncoder,
     build_location_encoder,
     check_coordinates,
     model_config,
 )
-from geoloc.errors import GeolocError
 from geoloc.geometry import spatial_block_split
 from geoloc.io import atomic_path
 from geoloc.runtime import DistContext, distributed, resolve_device, seed_everything, torch_threads
 from geoloc.train.contrastive import ContrastiveModel, LocationQueue, jitter
+from geoloc.train.data import ArrayRows, Batch, BatchStream, scan, shuffled_buffers
 from geoloc.train.distributed import gather
 from geoloc.train.loss import ContrastiveLoss
-from geoloc.train.retrieval import retrieval_metrics
+from geoloc.train.validation import Validation
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "last.pt"
@@ -61,63 +65,17 @@ def _lr_lambda(warmup_steps: int, total_steps: int):
     return fn
 
 
-def _fingerprint(config: dict, train_params, lat, lon, features, species, world_size) -> str:
+def _fingerprint(config: dict, train_params, source, features_digest: str, world_size) -> str:
     """Identifies the run a checkpoint belongs to: params, data and the training code itself."""
     keyed = train_params.model_dump(exclude={"checkpoint_every"})
     digest = hashlib.sha256(json.dumps([config, keyed, world_size], sort_keys=True).encode())
     package = Path(__file__).resolve().parents[1]
-    for source in sorted([*package.glob("train/*.py"), *package.glob("encoders/**/*.py")]):
-        digest.update(source.read_bytes())
-    for array in (lat, lon, features, species):
+    for code in sorted([*package.glob("train/*.py"), *package.glob("encoders/**/*.py")]):
+        digest.update(code.read_bytes())
+    for array in (source.lat, source.lon, source.species_key):
         digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(features_digest.encode())
     return digest.hexdigest()[:16]
-
-
-def _as_tensor(array, device, dtype=torch.float32):
-    return torch.as_tensor(np.asarray(array), dtype=dtype).to(device)
-
-
-def _checked_arrays(lat, lon, features, species_key):
-    """(lat, lon, features, species) as NumPy arrays, or a user error naming what is wrong.
-    Without species keys every observation is its own species (nothing is masked)."""
-    lat = np.asarray(lat, dtype=np.float64)
-    lon = np.asarray(lon, dtype=np.float64)
-    features = np.asarray(features, dtype=np.float32)
-    check_coordinates(torch.from_numpy(lat), torch.from_numpy(lon))
-    if features.ndim != 2 or len(features) != len(lat):
-        raise GeolocError(
-            f"features must be (N, D) with N = {len(lat)} locations; got {features.shape}"
-        )
-    if not np.isfinite(features).all():
-        raise GeolocError("features contain NaN or infinite values")
-    species = (
-        np.arange(len(lat), dtype=np.int64)
-        if species_key is None
-        else np.asarray(species_key, dtype=np.int64)
-    )
-    return lat, lon, features, species
-
-
-@dataclass(frozen=True)
-class Observations:
-    """One side of the train/validation split, as tensors on the training device."""
-
-    lat: torch.Tensor
-    lon: torch.Tensor
-    feat: torch.Tensor
-    species: torch.Tensor
-
-    @classmethod
-    def take(cls, rows: np.ndarray, lat, lon, features, species, device) -> Observations:
-        return cls(
-            _as_tensor(lat[rows], device),
-            _as_tensor(lon[rows], device),
-            _as_tensor(features[rows], device),
-            _as_tensor(species[rows], device, torch.long),
-        )
-
-    def __len__(self) -> int:
-        return len(self.lat)
 
 
 class Trainer:
@@ -125,44 +83,42 @@ class Trainer:
     depend on: split, build (seeded), resume, then per epoch a shuffled pass and a validation
     row that is logged, kept and checkpointed. `run()` does it all and returns the TrainResult.
 
-    `dist` places this process in a torchrun launch (geoloc.runtime.distributed) and names the
-    device; `live` is anything with dvclive's `log_metric(name, value)` and `next_step()`;
-    `checkpoint_dir` receives a checkpoint every `train.checkpoint_every` epochs and at the end.
+    `source` holds the rows (geoloc/train/data.py); `dist` places this process in a torchrun
+    launch (geoloc.runtime.distributed) and names the device; `live` is anything with dvclive's
+    `log_metric(name, value)` and `next_step()`; `checkpoint_dir` receives a checkpoint every
+    `train.checkpoint_every` epochs, removed when the run finishes.
     """
 
     def __init__(
         self,
-        lat,
-        lon,
-        features,
+        source,
         model_params,
         train_params,
         *,
         dist: DistContext,
-        species_key=None,
         live=None,
         checkpoint_dir: str | Path | None = None,
     ):
-        self.params, self.dist, self.device, self.live = train_params, dist, dist.device, live
+        tp = train_params
+        self.params, self.dist, self.device, self.live = tp, dist, dist.device, live
         self.checkpoint = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir else None
-        arrays = _checked_arrays(lat, lon, features, species_key)
-        self.train_set, self.val_set = self.split(*arrays)
-        self.build(model_params, arrays[2].shape[1])
-        config = model_config(model_params, seed=train_params.seed)
-        self.fingerprint = _fingerprint(config, train_params, *arrays, dist.world_size)
+        self.source = source
+        check_coordinates(torch.from_numpy(source.lat), torch.from_numpy(source.lon))
+        # whole spatial blocks go to validation, so it measures places the encoder never saw
+        is_val = spatial_block_split(
+            source.lat, source.lon, tp.val_fraction, tp.val_block_km, tp.seed
+        )
+        self.train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+        self.build(model_params, source.dim)
+        features_digest = scan(source, tp.chunk_rows)
+        self.validation = Validation(
+            source, val_rows, tp, self.batch * dist.world_size, self.device
+        )
+        config = model_config(model_params, seed=tp.seed)
+        self.fingerprint = _fingerprint(config, tp, source, features_digest, dist.world_size)
         self.history: list[dict] = []  # one row per epoch (epoch 0: untrained)
         self.best: dict = {"epoch": 0, "val_loss": math.inf, "state": None}  # train.select_best
         self.start_epoch, self.loop_seconds = 0, 0.0
-
-    def split(self, lat, lon, features, species) -> tuple[Observations, Observations]:
-        """Whole spatial blocks go to validation, so it measures places the encoder never saw."""
-        tp = self.params
-        is_val = spatial_block_split(lat, lon, tp.val_fraction, tp.val_block_km, tp.seed)
-        arrays = (lat, lon, features, species, self.device)
-        return (
-            Observations.take(np.flatnonzero(~is_val), *arrays),
-            Observations.take(np.flatnonzero(is_val), *arrays),
-        )
 
     def build(self, model_params, feature_dim: int) -> None:
         """Model, AdamW (no decay on the temperature), warm-up + cosine schedule, the shuffling
@@ -179,8 +135,8 @@ class Trainer:
             lr=tp.lr,
             weight_decay=tp.weight_decay,
         )
-        self.batch = min(tp.batch_size, max(1, len(self.train_set) // world))
-        self.steps_per_epoch = max(1, len(self.train_set) // (self.batch * world))
+        self.batch = min(tp.batch_size, max(1, len(self.train_rows) // world))
+        self.steps_per_epoch = max(1, len(self.train_rows) // (self.batch * world))
         total_steps = self.steps_per_epoch * tp.epochs
         warmup_steps = min(tp.warmup_epochs * self.steps_per_epoch, total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -190,13 +146,19 @@ class Trainer:
         self.queue = LocationQueue(tp.queue, device) if tp.queue else None
 
     def resume(self) -> None:
-        """Continue from the checkpoint if it belongs to the same params, data and code (else
-        start afresh, with a warning)."""
+        """Continue an interrupted run from its checkpoint if it belongs to the same params, data
+        and code (else start afresh, with a warning). A finished run leaves no checkpoint."""
         path = self.checkpoint
         if path is None or not path.is_file():
             return
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        if state.get("fingerprint") != self.fingerprint:
+        try:  # weights_only: a crafted file cannot run code
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as err:  # a foreign or damaged file surfaces as many error types
+            log.warning(
+                "%s is not a checkpoint geoloc wrote (%s); training from scratch", path, err
+            )
+            return
+        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
             log.warning("%s belongs to other params or data; training from scratch", path)
             return
         self.model.load_state_dict(state["model"])
@@ -228,20 +190,12 @@ class Trainer:
 
     def _checkpoint_due(self, epochs_done: int) -> bool:
         every = self.params.checkpoint_every
-        due = epochs_done == self.params.epochs or (every and epochs_done % every == 0)
+        due = every and epochs_done % every == 0 and epochs_done < self.params.epochs
         return bool(self.checkpoint is not None and self.dist.is_main and due)
 
     def evaluate(self) -> dict:
-        """Validation InfoNCE (this rank's rows as negatives) and retrieval on the held-out set."""
-        model, val = self.model, self.val_set
-        model.eval()
-        with torch.no_grad(), _autocast(self.device):
-            loc = model.embed_locations(val.lat, val.lon)
-            img = model.embed_features(val.feat)
-            val_loss = model.loss(loc, img, val.species, local=True).item()
-        model.train()
-        scores = retrieval_metrics(loc, img, val.lat.double(), val.lon.double())
-        return {"val_loss": val_loss, **{f"val_{k}": v for k, v in scores.items()}}
+        """Validation loss and retrieval on the held-out blocks (geoloc/train/validation.py)."""
+        return self.validation.evaluate(self.model, lambda: _autocast(self.device))
 
     def log(self, row: dict) -> None:
         """One epoch's row to the live sinks (rank 0 only)."""
@@ -259,34 +213,40 @@ class Trainer:
             self.best.update(epoch=row["epoch"], val_loss=row["val_loss"], state=state)
         self.log(row)
 
-    def _step(self, step_model: nn.Module, perm: torch.Tensor, step: int) -> torch.Tensor:
+    def _step(self, step_model: nn.Module, batch: Batch) -> torch.Tensor:
         """One optimisation step on this rank's slice of the step's global batch."""
-        tp, data, queue = self.params, self.train_set, self.queue
-        start = (step * self.dist.world_size + self.dist.rank) * self.batch
-        idx = perm[start : start + self.batch]
-        b_lat, b_lon = data.lat[idx], data.lon[idx]
+        tp, queue = self.params, self.queue
+        b_lat, b_lon = batch.lat, batch.lon
         if tp.jitter_km > 0:
             b_lat, b_lon = jitter(b_lat, b_lon, tp.jitter_km, self.generator)
-        b_species = data.species[idx]
         with _autocast(self.device):
             loss = step_model(
-                b_lat, b_lon, data.feat[idx], b_species, queue.get() if queue else None
+                b_lat, b_lon, batch.feat, batch.species, queue.get() if queue else None
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
         if queue is not None:
-            queue.push(gather(b_lat), gather(b_lon), gather(b_species))
+            queue.push(gather(b_lat), gather(b_lon), gather(batch.species))
         return loss.detach()
+
+    def stream(self) -> BatchStream:
+        """This rank's batches of one shuffled pass over the training rows."""
+        tp, world, rank, batch = self.params, self.dist.world_size, self.dist.rank, self.batch
+        buffers = shuffled_buffers(self.train_rows, tp.chunk_rows, tp.buffer_chunks, self.generator)
+        spans = [
+            ((step * world + rank) * batch, (step * world + rank + 1) * batch)
+            for step in range(self.steps_per_epoch)
+        ]
+        return BatchStream(self.source, buffers, spans, tp.chunk_rows, self.device)
 
     def epoch(self, epoch: int, step_model: nn.Module, progress) -> dict:
         """One shuffled pass over the training set, then its validation row."""
         tic = time.perf_counter()
-        perm = torch.randperm(len(self.train_set), generator=self.generator, device=self.device)
         loss_sum = torch.zeros((), device=self.device)
-        for step in range(self.steps_per_epoch):
-            loss_sum += self._step(step_model, perm, step)
+        for batch in self.stream():
+            loss_sum += self._step(step_model, batch)
             progress.update()
         loss_value = loss_sum.item()  # waits for the device: the loop time is complete
         self.loop_seconds += time.perf_counter() - tic
@@ -298,15 +258,14 @@ class Trainer:
         }
 
     def run(self, resume: bool = False) -> TrainResult:
-        """Train (from the checkpoint when `resume`) to `train.epochs` and return the result."""
+        """Train (continuing an interrupted run when `resume`) to `train.epochs` and return the
+        result."""
         tp = self.params
         if resume:
             self.resume()
-        # A resumed run writes fresh curves: replay the epochs the checkpoint already holds, so
-        # they are whole (and exist at all when the checkpoint is the finished run's).
-        for row in self.history:
+        for row in self.history:  # a resumed run writes fresh curves: replay the epochs it holds
             self.log(row)
-        if self.start_epoch == 0 and not self.history:
+        if not self.history:
             self.record({"epoch": 0, **self.evaluate()})
         world = self.dist.world_size
         step_model = nn.parallel.DistributedDataParallel(self.model) if world > 1 else self.model
@@ -315,14 +274,17 @@ class Trainer:
             total=self.steps_per_epoch * tp.epochs,
             initial=self.start_epoch * self.steps_per_epoch,
             unit="step",
-            desc="train",
             disable=not self.dist.is_main,
         )
         for epoch in range(self.start_epoch, tp.epochs):
+            _show(progress, epoch + 1, tp.epochs, self.history[-1])
             self.record(self.epoch(epoch, step_model, progress))
             if self._checkpoint_due(epoch + 1):
                 self.save(epoch + 1)
+        _show(progress, tp.epochs, tp.epochs, self.history[-1])
         progress.close()
+        if self.checkpoint is not None and self.dist.is_main:
+            self.checkpoint.unlink(missing_ok=True)  # finished: nothing to resume
         return self.result()
 
     def result(self) -> TrainResult:
@@ -338,13 +300,17 @@ class Trainer:
             "val_top10_init": round(history[0]["val_top10"], 6),
             "epochs": tp.epochs,
             "best_epoch": best["epoch"] if tp.select_best else tp.epochs,
-            "n_train": len(self.train_set),
-            "n_val": len(self.val_set),
+            "n_train": len(self.train_rows),
+            "n_val": self.validation.n_rows,
+            "n_gallery": self.validation.n_gallery,
         }
         self.model.eval()
         steps = (tp.epochs - self.start_epoch) * self.steps_per_epoch
         timing = {"steps": steps, "loop_s": self.loop_seconds}
-        model = self.model
+        model, train = self.model, self.train_rows
+        model.encoder.extent = TrainingExtent.of_points(
+            self.source.lat[train], self.source.lon[train]
+        )
         return TrainResult(model.encoder.cpu(), model.image_head.cpu(), history, metrics, timing)
 
 
@@ -361,12 +327,37 @@ def train_location_encoder(
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
 ) -> TrainResult:
-    """Train an encoder so that (lat[i], lon[i]) embeds close to features[i].
+    """Train an encoder so that (lat[i], lon[i]) embeds close to features[i] (arrays in memory).
 
-    `species_key` (N,) enables same-species masking; `device` is a torch.device or a
-    runtime.device string; `live`, `checkpoint_dir`: see `Trainer`; `resume=True` continues from
-    the checkpoint when it belongs to the same params, data and code. Runs with
-    `train.cpu_threads` torch threads, inside the torchrun process group when launched by one.
+    `species_key` (N,) enables same-species masking; the other arguments: see `train_on_rows`.
+    """
+    return train_on_rows(
+        ArrayRows(lat, lon, features, species_key),
+        model_params,
+        train_params,
+        device=device,
+        live=live,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+    )
+
+
+def train_on_rows(
+    source,
+    model_params,
+    train_params,
+    *,
+    device="cpu",
+    live=None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train an encoder on the rows of `source` (geoloc/train/data.py: embedding files or arrays).
+
+    `device` is a torch.device or a runtime.device string; `live`, `checkpoint_dir`: see
+    `Trainer`; `resume=True` continues an interrupted run from its checkpoint when it belongs to
+    the same params, data and code. Runs with `train.cpu_threads` torch threads, inside the
+    torchrun process group when launched by one.
     """
     from geoloc.params import ModelParams, TrainParams
 
@@ -377,17 +368,16 @@ def train_location_encoder(
     device = resolve_device(device) if isinstance(device, str) else device
     with torch_threads(train_params.cpu_threads), distributed(device) as dist:
         trainer = Trainer(
-            lat,
-            lon,
-            features,
-            model_params,
-            train_params,
-            dist=dist,
-            species_key=species_key,
-            live=live,
-            checkpoint_dir=checkpoint_dir,
+            source, model_params, train_params, dist=dist, live=live, checkpoint_dir=checkpoint_dir
         )
         return trainer.run(resume=resume)
+
+
+def _show(progress, epoch: int, epochs: int, row: dict) -> None:
+    """The progress bar names the epoch and shows the last epoch's loss and validation."""
+    progress.set_description(f"epoch {epoch}/{epochs}", refresh=False)
+    shown = {k: row[k] for k in ("loss", "val_loss", "val_median_km") if k in row}
+    progress.set_postfix({k: f"{v:.4g}" for k, v in shown.items()})
 
 
 def _autocast(device: torch.device):

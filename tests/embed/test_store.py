@@ -36,3 +36,21 @@ def test_pool_refuses_files_from_different_models(tmp_path):
 def test_pool_of_nothing_is_a_user_error():
     with pytest.raises(GeolocError, match="no embedding files"):
         pool_embeddings([])
+
+
+def test_embedding_rows_read_pooled_files_by_global_row_range(tmp_path):
+    """The training's reader: rows addressed across files, embeddings read only when asked."""
+    from geoloc.embed.store import EmbeddingRows
+
+    a, b = _store(tmp_path / "a.h5", 5), _store(tmp_path / "b.h5", 7, offset=100)
+    pooled = pool_embeddings([a, b])
+    with EmbeddingRows([a, b]) as rows:
+        assert len(rows) == 12 and rows.dim == 8 and rows.dtype == np.float16
+        np.testing.assert_array_equal(rows.lat, pooled.lat)
+        np.testing.assert_array_equal(rows.species_key, pooled.species_key)
+        for start, stop in [(0, 12), (3, 9), (5, 7), (0, 2), (11, 12)]:  # within and across
+            np.testing.assert_array_equal(rows.read(start, stop), pooled.embedding[start:stop])
+    with pytest.raises(GeolocError, match="one backbone"):
+        EmbeddingRows([a, _store(tmp_path / "c.h5", 5, backbone="bioclip-2")])
+    with pytest.raises(GeolocError, match="not found"):
+        EmbeddingRows([a, tmp_path / "missing.h5"])

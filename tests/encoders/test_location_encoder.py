@@ -11,7 +11,8 @@ from geoloc.encoders import (
     model_config,
     save_location_encoder,
 )
-from geoloc.encoders.location_encoder import FORMAT
+from geoloc.encoders.extent import TrainingExtent
+from geoloc.encoders.location_encoder import FORMAT, MAX_PARAMETERS, outside_training_extent
 from geoloc.errors import GeolocError
 from geoloc.params import ModelParams
 from geoloc.registry import ENCODINGS, NETWORKS
@@ -88,7 +89,7 @@ def test_save_load_gives_identical_outputs(tmp_path, pe):
     path = tmp_path / "encoder.pt"
     save_location_encoder(enc, path)
     payload = torch.load(path, weights_only=True)
-    assert payload["format"] == FORMAT and payload["version"] == 1
+    assert payload["format"] == FORMAT and payload["version"] == 2
     for loaded in (load_location_encoder(path), load_location_encoder(path, map_location="cpu")):
         assert not loaded.training
         assert torch.equal(enc.eval()(LAT, LON), loaded(LAT, LON))
@@ -116,6 +117,52 @@ def test_bad_files_are_user_errors(tmp_path):
     torch.save({**payload, "version": 99}, tmp_path / "future.pt")
     with pytest.raises(GeolocError, match="version 99 is not supported"):
         load_location_encoder(tmp_path / "future.pt")
+
+
+def test_coordinates_as_one_n_by_2_array_of_lat_lon():
+    """GeoCLIP's and SatCLIP's form: columns (lat, lon), the same as two 1-D inputs."""
+    enc = build_location_encoder(ModelParams(**SMALL), seed=0)
+    coords = torch.stack([LAT, LON], dim=1)
+    assert torch.equal(enc(coords), enc(LAT, LON))
+    np.testing.assert_array_equal(enc.encode(coords.numpy()), enc.encode(LAT.numpy(), LON.numpy()))
+    with pytest.raises(GeolocError, match=r"looks like \(lon, lat\)"):
+        enc(coords.flip(1))  # swapped columns: Sydney's longitude 151 is not a latitude
+    for bad in (torch.zeros(4, 3), LAT):
+        with pytest.raises(GeolocError, match=r"one \(N, 2\) array of \(lat, lon\) columns"):
+            enc(bad)
+
+
+def test_an_encoder_too_large_to_allocate_is_a_user_error():
+    params = ModelParams(hidden=8192, layers=64, dim=16)  # every size in bounds, ~8.6e9 weights
+    with pytest.raises(GeolocError, match=f"above the {MAX_PARAMETERS:,}"):
+        build_location_encoder(params, seed=0)
+
+
+def test_the_training_extent_travels_in_the_file_and_flags_far_points(tmp_path):
+    enc = build_location_encoder(ModelParams(**SMALL), seed=0)
+    rng = np.random.default_rng(0)
+    enc.extent = TrainingExtent.of_points(rng.uniform(43, 50, 500), rng.uniform(-1, 7, 500))
+    save_location_encoder(enc, tmp_path / "enc.pt")
+    loaded = load_location_encoder(tmp_path / "enc.pt")
+    np.testing.assert_array_equal(loaded.extent.cells, enc.extent.cells)
+    assert loaded.extent.bounds == enc.extent.bounds
+    lat, lon = np.array([48.85, 43.3, -33.9, 60.0]), np.array([2.35, 5.37, 151.2, 3.0])
+    expected = [False, False, True, True]  # Paris, Marseille in; Sydney, the North Sea out
+    assert outside_training_extent(loaded, lat, lon).tolist() == expected
+    assert outside_training_extent(loaded, np.stack([lat, lon], 1)).tolist() == expected
+    with pytest.raises(GeolocError, match="latitude out of range"):
+        outside_training_extent(loaded, lon, lat)
+
+
+def test_version_1_files_still_load_without_an_extent(tmp_path):
+    enc = build_location_encoder(ModelParams(**SMALL), seed=0)
+    save_location_encoder(enc, tmp_path / "enc.pt")
+    payload = torch.load(tmp_path / "enc.pt", weights_only=True)
+    del payload["extent"]
+    torch.save({**payload, "version": 1}, tmp_path / "v1.pt")
+    old = load_location_encoder(tmp_path / "v1.pt")
+    assert old.extent is None and torch.equal(old(LAT, LON), enc(LAT, LON))
+    assert not outside_training_extent(old, LAT.numpy(), LON.numpy()).any()  # unknown: no flags
 
 
 def test_geoclip_features_take_lat_lon_order():

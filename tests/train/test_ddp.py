@@ -48,7 +48,8 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
 
         lat, lon, feat, sp = synthetic_observations(n=300)
         model = ModelParams(pe="sh", legendre=5, hidden=16, dim=8)
-        train = TrainParams(epochs=2, batch_size=32, queue=64)
+        # several block-shuffled buffers a pass: each rank takes its slice of every global batch
+        train = TrainParams(epochs=2, batch_size=32, queue=64, chunk_rows=64, buffer_chunks=2)
         result = train_location_encoder(lat, lon, feat, model, train, species_key=sp)
     torch.save(
         {

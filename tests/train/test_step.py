@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from geoloc.cli import main as geoloc_main
 from geoloc.embed.store import read_embeddings
-from geoloc.encoders import load_location_encoder
+from geoloc.encoders import load_location_encoder, outside_training_extent
 from geoloc.layout import Layout, TrainPaths
 from geoloc.params import parse_params
 from geoloc.train import run_train
+from geoloc.train.trainer import Trainer
 from tests.train.train_fixtures import synthetic_observations, write_store
 
 TINY = {
@@ -28,7 +29,7 @@ def _paths(out, embeddings) -> TrainPaths:
     return TrainPaths(list(embeddings), out / "encoder.pt", out, out / "checkpoints")
 
 
-def test_run_train_writes_encoder_metrics_and_curves(tmp_path):
+def test_run_train_writes_encoder_metrics_and_curves(tmp_path, capsys):
     lat, lon, feat, sp = synthetic_observations(n=300, seed=1)
     store = tmp_path / "plants.h5"
     write_store(store, lat, lon, feat, sp)
@@ -39,9 +40,13 @@ def test_run_train_writes_encoder_metrics_and_curves(tmp_path):
     assert {"val_median_km", "temperature"} <= set(metrics) and metrics["epochs"] == 3
     encoder = load_location_encoder(out / "encoder.pt")
     assert encoder.encode(lat, lon).shape == (300, 16)
+    assert not outside_training_extent(encoder, lat, lon).any()  # the extent travels with it
     curve = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
     assert curve[0].split("\t")[:2] == ["step", "loss"] and len(curve) == 1 + 3
-    assert (out / "checkpoints" / "last.pt").is_file()
+    assert not (out / "checkpoints" / "last.pt").exists()  # finished: nothing to resume
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert summary.startswith(f"trained 3 epochs on {metrics['n_train']} records")
+    assert f"val_top10 {metrics['val_top10']:.3f}" in summary and str(out / "encoder.pt") in summary
 
 
 def test_several_files_train_as_one_file_holding_their_rows(tmp_path):
@@ -106,33 +111,75 @@ def test_stage_and_command_write_the_same_outputs(repo_root, tmp_path, monkeypat
     for key, tensor in stage[0]["state_dict"].items():
         torch.testing.assert_close(tensor, command[0]["state_dict"][key], rtol=0, atol=0)
     assert stage[1:] == command[1:] and len(stage[2]) > 1
-    # both resume by default: a rerun continues from the finished run's checkpoint
-    assert (tmp_path / ".dvc" / "tmp" / "train" / "last.pt").is_file()
-    assert (tmp_path / "cmd" / "checkpoints" / "last.pt").is_file()
+    # finished runs leave no checkpoint: a rerun (`dvc repro -f`) trains afresh
+    assert not (tmp_path / ".dvc" / "tmp" / "train" / "last.pt").exists()
+    assert not (tmp_path / "cmd" / "checkpoints" / "last.pt").exists()
 
 
-def test_command_reports_bad_params_without_a_traceback(tmp_path):
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("model.pe=fourier", "unknown positional encoding 'fourier'"),
+        ("model.rff_sigmas=[]", "model.rff_sigmas: List should have at least 1 item"),
+        ("model.hidden=10000000", "model.hidden: Input should be less than or equal to 8192"),
+        ("model.rff_features=1e9", "model.rff_features: Input should be a valid integer"),
+        ("model.rff_features=1000000000", "model.rff_features: Input should be less than or"),
+        ("model.dim=true", "model.dim: Input should be a valid integer"),
+        ("train.epochs=2.0", "train.epochs: Input should be a valid integer"),
+        ("train.min_temperature=0.1", "train.min_temperature (0.1) is above train.temperature"),
+    ],
+)
+def test_command_reports_bad_params_without_a_traceback(tmp_path, setting, message):
     store = tmp_path / "plants.h5"
     write_store(store, *synthetic_observations(n=50))
     args = ["train", str(store), "--out", str(tmp_path / "o"), "--params", str(tmp_path / "x.yaml")]
-    result = CliRunner().invoke(geoloc_main, [*args, "--set", "model.pe=fourier"])
-    assert result.exit_code == 1 and "unknown positional encoding 'fourier'" in result.output
+    result = CliRunner().invoke(geoloc_main, [*args, "--set", setting])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "o" / "encoder.pt").exists()
+
+
+def test_a_model_too_large_to_allocate_is_refused_before_training(tmp_path):
+    """Each size is within its bound; together they would be billions of weights."""
+    store = tmp_path / "plants.h5"
+    write_store(store, *synthetic_observations(n=50))
+    args = ["train", str(store), "--out", str(tmp_path / "o"), "--params", str(tmp_path / "x.yaml")]
+    sets = ["--set", "model.hidden=8192", "--set", "model.layers=64"]
+    result = CliRunner().invoke(geoloc_main, [*args, *sets])
+    assert result.exit_code == 1 and "weights, above the 100,000,000" in result.output
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("flag", ["--resume", "--no-resume"])
-def test_command_resume_flag(tmp_path, flag, caplog):
-    """Resuming (the default) continues from the checkpoint; --no-resume retrains from scratch."""
+def test_command_resumes_an_interrupted_run_only(tmp_path, monkeypatch, caplog):
+    """A killed run resumes (by default) to the uninterrupted result; --no-resume retrains;
+    a finished run leaves nothing to resume, so running it again trains afresh."""
     store = tmp_path / "plants.h5"
     write_store(store, *synthetic_observations(n=200, seed=4))
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(TINY))
-    args = ["train", str(store), "--out", str(tmp_path / "o"), "--params", str(params)]
-    first = CliRunner().invoke(geoloc_main, args)
-    assert first.exit_code == 0, first.output
-    metrics = (tmp_path / "o" / "metrics.json").read_bytes()
-    with caplog.at_level("INFO", logger="geoloc.train.trainer"):
-        again = CliRunner().invoke(geoloc_main, [*args, flag])
-    assert again.exit_code == 0, again.output
-    assert ("resumed from" in caplog.text) == (flag == "--resume")
-    assert (tmp_path / "o" / "metrics.json").read_bytes() == metrics
+    base = ["train", str(store), "--params", str(params)]
+    whole = CliRunner().invoke(geoloc_main, [*base, "--out", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+    expected = (tmp_path / "whole" / "metrics.json").read_bytes()
+
+    save = Trainer.save
+
+    def save_then_die(self, epoch):
+        save(self, epoch)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "o"
+    cases = [(True, "--resume", True), (True, "--no-resume", False), (False, "--resume", False)]
+    for killed_first, flag, resumes in cases:  # the last reruns the run finished just before
+        if killed_first:
+            with monkeypatch.context() as patched:
+                patched.setattr(Trainer, "save", save_then_die)
+                killed = CliRunner().invoke(geoloc_main, [*base, "--out", str(out)])
+            assert killed.exit_code != 0 and (out / "checkpoints" / "last.pt").is_file()
+        caplog.clear()
+        with caplog.at_level("INFO", logger="geoloc.train.trainer"):
+            again = CliRunner().invoke(geoloc_main, [*base, "--out", str(out), flag])
+        assert again.exit_code == 0, again.output
+        assert ("resumed from" in caplog.text) == resumes
+        assert (out / "metrics.json").read_bytes() == expected
+        assert not (out / "checkpoints" / "last.pt").exists()

@@ -27,3 +27,28 @@ def write_store(path, lat, lon, feat, sp):
         h5["lat"], h5["lon"], h5["species_key"] = lat, lon, sp
         h5["failed/gbif_id"] = np.zeros(0, np.int64)
         h5.attrs["backbone"] = "synthetic"
+
+
+class CountingRows:
+    """A row source (geoloc/train/data.py) that records every read of another, to check how
+    much is ever read at once."""
+
+    def __init__(self, source):
+        self.source, self.reads = source, []
+        self.lat, self.lon, self.species_key = source.lat, source.lon, source.species_key
+        self.dim, self.dtype = source.dim, source.dtype
+
+    def __len__(self):
+        return len(self.source)
+
+    def read(self, start, stop):
+        self.reads.append((start, stop))
+        return self.source.read(start, stop)
+
+    @property
+    def largest_read(self) -> int:
+        return max(stop - start for start, stop in self.reads)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(stop - start for start, stop in self.reads)

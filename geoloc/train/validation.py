@@ -1,0 +1,59 @@
+"""Validation on the held-out spatial blocks, in memory of the order of a batch and a gallery.
+
+`val_loss`: the InfoNCE of the validation rows in fixed batches of the training's global batch
+size, with the training's masking, the rows of a batch its only negatives (seeded block-shuffled
+order, the same every epoch; the last batch may be smaller), averaged over rows. When one batch
+holds every validation row this is the loss of the whole set at once.
+
+Retrieval (`val_top1`, `val_top10`, `val_median_km`) is measured in a gallery of
+`train.val_gallery` validation rows sampled once with `train.seed` (all of them when there are
+fewer), so its numbers do not depend on the size of the download: see `retrieval_metrics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from geoloc.train.data import BatchStream, read_rows, shuffled_buffers
+from geoloc.train.retrieval import retrieval_metrics
+
+
+class Validation:
+    def __init__(self, source, rows: np.ndarray, params, batch_rows: int, device):
+        self.source, self.params, self.device = source, params, device
+        generator = torch.Generator().manual_seed(params.seed)  # CPU: one order on any device
+        self.buffers = shuffled_buffers(rows, params.chunk_rows, params.buffer_chunks, generator)
+        self.spans = [(s, min(s + batch_rows, len(rows))) for s in range(0, len(rows), batch_rows)]
+        size = min(params.val_gallery, len(rows))
+        gallery = np.sort(np.random.default_rng(params.seed).choice(rows, size, replace=False))
+        self.gallery_lat = torch.as_tensor(source.lat[gallery], dtype=torch.float32).to(device)
+        self.gallery_lon = torch.as_tensor(source.lon[gallery], dtype=torch.float32).to(device)
+        features = read_rows(source, gallery, params.chunk_rows).astype(np.float32)
+        self.gallery_feat = torch.from_numpy(features).to(device)
+        self.n_rows, self.n_gallery = len(rows), size
+
+    def stream(self) -> BatchStream:
+        return BatchStream(
+            self.source, self.buffers, self.spans, self.params.chunk_rows, self.device
+        )
+
+    @torch.no_grad()
+    def evaluate(self, model, autocast) -> dict:
+        """Validation loss and gallery retrieval of `model` (a ContrastiveModel), as a row of
+        `val_*` metrics. `autocast` is the training's precision context."""
+        model.eval()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        with autocast():
+            for batch in self.stream():
+                loc = model.embed_locations(batch.lat, batch.lon)
+                img = model.embed_features(batch.feat)
+                loss = model.loss(loc, img, batch.species, local=True)
+                loss_sum += loss.double() * len(batch)
+            loc = model.embed_locations(self.gallery_lat, self.gallery_lon)
+            img = model.embed_features(self.gallery_feat)
+        model.train()
+        lat, lon = self.gallery_lat.double(), self.gallery_lon.double()
+        scores = retrieval_metrics(loc, img, lat, lon)
+        val_loss = loss_sum.item() / self.n_rows
+        return {"val_loss": val_loss, **{f"val_{k}": v for k, v in scores.items()}}
