@@ -48,18 +48,43 @@ def box_stats(values: np.ndarray) -> dict:
     }
 
 
+def _species_points(res: SdmResults, prefix: str, slot: dict[str, float], width: float, color):
+    """Each species as a point over its box, spread sideways by a fixed jitter."""
+    rng = np.random.default_rng(0)
+    traces = []
+    for name, x in slot.items():
+        rows = res.evaluated[res.evaluated[f"{prefix}_{name}"].notna()]
+        traces.append(
+            go.Scatter(
+                x=x + rng.uniform(-width / 3, width / 3, len(rows)),
+                y=rows[f"{prefix}_{name}"],
+                mode="markers",
+                marker={"size": 5, "color": color, "opacity": 0.55},
+                text=rows["species"],
+                hovertemplate=f"%{{text}}<br>{name}: %{{y:.3f}}<extra>{res.dataset}</extra>",
+                legendgroup=res.dataset,
+                showlegend=False,
+            )
+        )
+    return traces
+
+
 def _dataset_boxes(res: SdmResults, prefix: str, slot: dict[str, float], width: float, color):
-    """One dataset's traces: boxes at its slots, its species as points when few, the means."""
-    sets = [
-        s for s in slot if f"{prefix}_{s}" in res.evaluated and prefix in res.summary["sets"][s]
-    ]
-    values = {s: res.evaluated[f"{prefix}_{s}"].dropna().to_numpy(float) for s in sets}
-    sets = [s for s in sets if len(values[s])]
-    stats = [box_stats(values[s]) for s in sets]
+    """One dataset's traces (boxes at its slots, its species as points when few, the means)
+    and the values they span."""
+    values = {
+        name: res.evaluated[f"{prefix}_{name}"].dropna().to_numpy(float)
+        for name in slot
+        if f"{prefix}_{name}" in res.evaluated and prefix in res.summary["sets"].get(name, {})
+    }
+    slot = {name: x for name, x in slot.items() if len(values.get(name, ()))}
+    if not slot:
+        return [], []
+    stats = [box_stats(values[name]) for name in slot]
     traces = [
         go.Box(
-            x=[slot[s] for s in sets],
-            **{key: [st[key] for st in stats] for key in stats[0]} if stats else {},
+            x=list(slot.values()),
+            **{key: [st[key] for st in stats] for key in stats[0]},
             width=width,
             name=res.dataset,
             legendgroup=res.dataset,
@@ -68,25 +93,11 @@ def _dataset_boxes(res: SdmResults, prefix: str, slot: dict[str, float], width: 
         )
     ]
     if len(res.evaluated) <= POINTS_LIMIT:
-        rng = np.random.default_rng(0)
-        for s in sets:
-            rows = res.evaluated[res.evaluated[f"{prefix}_{s}"].notna()]
-            traces.append(
-                go.Scatter(
-                    x=slot[s] + rng.uniform(-width / 3, width / 3, len(rows)),
-                    y=rows[f"{prefix}_{s}"],
-                    mode="markers",
-                    marker={"size": 5, "color": color, "opacity": 0.55},
-                    text=rows["species"],
-                    hovertemplate=f"%{{text}}<br>{s}: %{{y:.3f}}<extra>{res.dataset}</extra>",
-                    legendgroup=res.dataset,
-                    showlegend=False,
-                )
-            )
-    means = [res.summary["sets"][s][prefix] for s in sets]
+        traces += _species_points(res, prefix, slot, width, color)
+    means = [res.summary["sets"][name][prefix] for name in slot]
     traces.append(
         go.Scatter(
-            x=[slot[s] for s in sets],
+            x=list(slot.values()),
             y=[st["mean"] for st in means],
             error_y={
                 "type": "data",
@@ -101,7 +112,7 @@ def _dataset_boxes(res: SdmResults, prefix: str, slot: dict[str, float], width: 
             hovertemplate="mean %{y:.3f}<extra>" + res.dataset + "</extra>",
         )
     )
-    extremes = [v for s in sets for v in (values[s].min(), values[s].max())]
+    extremes = [v for name in slot for v in (values[name].min(), values[name].max())]
     extremes += [st.get(k) for st in means for k in ("ci_low", "ci_high")]
     return traces, extremes
 
@@ -116,7 +127,7 @@ def auc_by_set_figure(results: list[SdmResults], prefix: str = "auc") -> go.Figu
     for i, res in enumerate(results):
         offset = (i - (len(results) - 1) / 2) * width
         slot = {s: j + offset for j, s in enumerate(sets)}
-        traces, extremes = _dataset_boxes(res, prefix, slot, 0.8 * width, PALETTE[i % 7])
+        traces, extremes = _dataset_boxes(res, prefix, slot, 0.8 * width, PALETTE[i % len(PALETTE)])
         fig.add_traces(traces)
         shown += extremes
     label = "truth AUC (true range)" if prefix == "truth_auc" else "AUC (held-out blocks)"

@@ -78,3 +78,14 @@ def test_many_species_are_drawn_as_boxes_and_a_sample(tmp_path):
     scatter = trained_vs_baseline_figure([res], "auc")
     assert len(scatter.data[0].x) == SCATTER_LIMIT
     assert f"{SCATTER_LIMIT} of {len(res.evaluated)} species shown" in scatter.data[0].name
+
+
+def test_a_set_only_one_dataset_has_gets_a_box_only_there(three_datasets):
+    plants, fungi, _ = three_datasets
+    fungi.summary["sets"]["rff"] = {"auc": {"mean": 0.6, "ci_low": 0.55, "ci_high": 0.65}}
+    fungi.per_species["auc_rff"] = [0.6, 0.62, None]
+    fig = auc_by_set_figure([plants, fungi], "auc")
+    boxes = {t.name: list(t.x) for t in fig.data if t.type == "box"}
+    assert len(boxes["plants"]) == 2 and len(boxes["fungi"]) == 3
+    assert list(fig.layout.xaxis.ticktext) == ["trained", "coords", "rff"]
+    assert fig.layout.yaxis.range[0] < 0.6  # the new set's values are on the axis
