@@ -54,13 +54,16 @@ def rasterize(lat, lon, values, max_cells: int = MAX_CELLS) -> Raster:
     is regular and small enough, coarsened by a whole factor when not."""
     lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
-    dlat, dlon = _steps(lat, lon)
-    shape = (int(np.ptp(lat) / dlat + 1.5), int(np.ptp(lon) / dlon + 1.5))
-    factor = max(1, int(np.ceil(np.sqrt(shape[0] * shape[1] / max_cells))))
-    dlat, dlon = dlat * factor, dlon * factor
-    rows = np.rint((lat - lat.min()) / dlat).astype(np.int64)
-    cols = np.rint((lon - lon.min()) / dlon).astype(np.int64)
-    ny, nx = int(rows.max()) + 1, int(cols.max()) + 1
+    step_lat, step_lon = _steps(lat, lon)
+    factor = 1
+    while True:  # the finest whole multiple of the grid's steps that fits in max_cells
+        dlat, dlon = step_lat * factor, step_lon * factor
+        rows = np.rint((lat - lat.min()) / dlat).astype(np.int64)
+        cols = np.rint((lon - lon.min()) / dlon).astype(np.int64)
+        ny, nx = int(rows.max()) + 1, int(cols.max()) + 1
+        if ny * nx <= max_cells:
+            break
+        factor = max(factor + 1, int(np.sqrt(ny * nx / max_cells) * factor))
     cell = rows * nx + cols
     counts = np.bincount(cell, minlength=ny * nx).astype(np.float64)
     channels = values.reshape(len(values), -1)
