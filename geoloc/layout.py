@@ -83,6 +83,16 @@ class ReidPaths(StepPaths):
     out: Path | None  # metrics.json; None: not written (the command prints the metrics)
     identities: Path | None = None  # embeddings source: CSV of gbif_id -> identity
 
+    @property
+    def run(self) -> Path | None:
+        """Which matcher and backbone produced the metrics (not a metric), beside them."""
+        return None if self.out is None else run_record(self.out)
+
+
+def run_record(metrics: Path) -> Path:
+    """`<name>.run.json` beside a metrics file `<name>.json`: how those metrics were made."""
+    return Path(metrics).with_suffix(".run.json")
+
 
 @dataclass(frozen=True)
 class ClusterPaths(StepPaths):

@@ -1,7 +1,8 @@
 """The HTML report of a pipeline run and the terminal summary of its metrics."""
 
 from geoloc.report.build import SECTIONS, render_report
-from geoloc.report.sdm_section import SdmResults, load_sdm_results
+from geoloc.report.range_figure import range_png
+from geoloc.report.sdm_results import SdmResults, load_sdm_results
 from geoloc.report.static import auc_svg
 from geoloc.report.step import run_report
 from geoloc.report.summary import summary_text
@@ -11,6 +12,7 @@ __all__ = [
     "SdmResults",
     "auc_svg",
     "load_sdm_results",
+    "range_png",
     "render_report",
     "run_report",
     "summary_text",

@@ -5,17 +5,40 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import pandas as pd
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+_page_figures: ContextVar[Iterator[int] | None] = ContextVar("page_figures", default=None)
+
+
+@contextmanager
+def numbered_figures():
+    """While building one page, figure ids are `fig-1`, `fig-2`, ... in build (= page) order:
+    unique whatever the figures hold, and the same for the same results."""
+    token = _page_figures.set(itertools.count(1))
+    try:
+        yield
+    finally:
+        _page_figures.reset(token)
 
 
 def figure_html(fig) -> str:
     """A plotly figure as a <div> that uses the page's single inline copy of plotly.js.
 
-    The div id is a digest of the figure (plotly's default is a random UUID), so the same results
-    give the same page byte for byte and `dvc repro` records one report hash per run."""
-    spec = fig.to_json()
-    div_id = "fig-" + hashlib.sha256(spec.encode()).hexdigest()[:16]
+    Plotly's default id is a random UUID; here it is the figure's number on the page (inside
+    `numbered_figures`), or else a digest of the figure, so the same results give the same page
+    byte for byte and `dvc repro` records one report hash per run."""
+    counter = _page_figures.get()
+    if counter is not None:
+        div_id = f"fig-{next(counter)}"
+    else:
+        div_id = "fig-" + hashlib.sha256(fig.to_json().encode()).hexdigest()[:16]
     return fig.to_html(
         full_html=False, include_plotlyjs=False, config={"displaylogo": False}, div_id=div_id
     )

@@ -11,15 +11,21 @@ from geoloc.layout import ReportPaths
 from geoloc.report.html import figure_html, note_html, section_html, table_html
 from geoloc.report.results import dataset_folders, read_json
 
+CONFUSION_LIMIT = 30  # classes in the confusion heatmap (the most frequent in test)
+
 
 def confusion_figure(report: dict, title: str):
-    """Row-normalised confusion heatmap (counts on hover) of one classifier's test predictions."""
+    """Row-normalised confusion heatmap (counts on hover) of one classifier's test predictions,
+    over its CONFUSION_LIMIT most frequent true classes (shares still of all predictions)."""
     import numpy as np
     import plotly.graph_objects as go
 
-    names = [row["name"] for row in report["per_class"]]
     counts = np.array(report["confusion"], dtype=float)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    totals = counts.sum(axis=1)
+    shown = np.sort(np.argsort(-totals, kind="stable")[:CONFUSION_LIMIT])
+    names = [report["per_class"][i]["name"] for i in shown]
+    counts = counts[np.ix_(shown, shown)]
+    share = counts / np.maximum(totals[shown, None], 1)
     fig = go.Figure(
         go.Heatmap(
             z=share,
@@ -95,8 +101,13 @@ def _dataset_html(name: str, metrics: dict, report: dict) -> str:
             "the rarer half of the classes."
         ),
         table_html(runs),
-        figure_html(confusion_figure(clf["test"], f"{name}: {rank} confusion ({clf['best']})")),
     ]
+    n_classes = len(clf["test"]["per_class"])
+    if n_classes > CONFUSION_LIMIT:
+        parts.append(note_html(f"Confusion of the {CONFUSION_LIMIT} most frequent of {n_classes}."))
+    parts.append(
+        figure_html(confusion_figure(clf["test"], f"{name}: {rank} confusion ({clf['best']})"))
+    )
     pairs = pd.DataFrame(clf["test"]["confused_pairs"])
     if len(pairs):
         parts += [note_html(f"Most-confused {rank} pairs (test)."), table_html(pairs.head(8))]

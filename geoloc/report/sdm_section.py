@@ -1,120 +1,146 @@
-"""Report figures of the SDM evaluation (results/evaluate/<ds>/): AUC by covariate set and dataset,
-trained encoder vs best baseline per species, predicted maps next to the truth, embedding map.
+"""Report section of the SDM evaluation (results/evaluate/<ds>/): AUC by covariate set and
+dataset, trained encoder vs best baseline per species, predicted maps next to the truth, and the
+trained embedding map (once: the encoder is shared by every dataset).
 
-Maps are drawn as plain x/y scatter (lon, lat with the aspect of mid-latitudes) rather than
-plotly geo maps, whose base layers are fetched from a CDN and would not open offline.
+Sized for 10^4 species: boxes are drawn from their quartiles (points only up to POINTS_LIMIT
+species), the per-species scatter shows a fixed sample of at most SCATTER_LIMIT species per
+dataset, tables are per covariate set, and maps (maps.py) are bounded rasters of a few species.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from geoloc.layout import ReportPaths
-from geoloc.report.html import figure_html, note_html, section_html, table_html
-from geoloc.report.results import dataset_folders
+from geoloc.report.html import PALETTE, figure_html, note_html, section_html, table_html
+from geoloc.report.maps import distribution_maps_figure, embedding_map_figure
+from geoloc.report.sdm_results import SdmResults, best_baseline, load_sdm_results
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
-
-
-@dataclass
-class SdmResults:
-    """What evaluate@<ds> wrote for one dataset (maps/grid may be empty tables)."""
-
-    dataset: str
-    per_species: pd.DataFrame
-    summary: dict
-    maps: pd.DataFrame
-    embedding_grid: pd.DataFrame
-
-    @property
-    def sets(self) -> list[str]:
-        return list(self.summary["sets"])
-
-    @property
-    def has_truth(self) -> bool:
-        return any("truth_auc" in stats for stats in self.summary["sets"].values())
+POINTS_LIMIT = 300  # species above which a box is drawn without its points
+SCATTER_LIMIT = 2000  # species per dataset in the trained-vs-baseline scatter
+SLOTS = 0.8  # share of a covariate set's x unit taken by its datasets' boxes
 
 
-def load_sdm_results(evaluate_dir: Path, datasets: list[str] | None = None) -> list[SdmResults]:
-    """Every dataset folder under `evaluate_dir` with an SDM summary (`datasets` first)."""
-    out = []
-    for ds, folder in dataset_folders(evaluate_dir, "summary.json", datasets):
-        if not (folder / "per_species.csv").is_file():
-            continue
-        out.append(
-            SdmResults(
-                dataset=ds,
-                per_species=pd.read_csv(folder / "per_species.csv"),
-                summary=json.loads((folder / "summary.json").read_text()),
-                maps=_optional_parquet(folder / "maps.parquet"),
-                embedding_grid=_optional_parquet(folder / "embedding_grid.parquet"),
+def fitted_range(values, margin: float = 0.05) -> list[float]:
+    """[low, high] around the finite `values` with `margin` of their span (at least 0.01) each
+    side."""
+    values = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return [0.0, 1.0]
+    lo, hi = float(values.min()), float(values.max())
+    pad = max((hi - lo) * margin, 0.01)
+    return [lo - pad, hi + pad]
+
+
+def box_stats(values: np.ndarray) -> dict:
+    """Quartiles and Tukey whiskers (the furthest values within 1.5 IQR of the box)."""
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    inside = values[(values >= q1 - 1.5 * (q3 - q1)) & (values <= q3 + 1.5 * (q3 - q1))]
+    return {
+        "q1": q1,
+        "median": median,
+        "q3": q3,
+        "lowerfence": inside.min(),
+        "upperfence": inside.max(),
+    }
+
+
+def _species_points(res: SdmResults, prefix: str, slot: dict[str, float], width: float, color):
+    """Each species as a point over its box, spread sideways by a fixed jitter."""
+    rng = np.random.default_rng(0)
+    traces = []
+    for name, x in slot.items():
+        rows = res.evaluated[res.evaluated[f"{prefix}_{name}"].notna()]
+        traces.append(
+            go.Scatter(
+                x=x + rng.uniform(-width / 3, width / 3, len(rows)),
+                y=rows[f"{prefix}_{name}"],
+                mode="markers",
+                marker={"size": 5, "color": color, "opacity": 0.55},
+                text=rows["species"],
+                hovertemplate=f"%{{text}}<br>{name}: %{{y:.3f}}<extra>{res.dataset}</extra>",
+                legendgroup=res.dataset,
+                showlegend=False,
             )
         )
-    return out
+    return traces
 
 
-def _optional_parquet(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+def _dataset_boxes(res: SdmResults, prefix: str, slot: dict[str, float], width: float, color):
+    """One dataset's traces (boxes at its slots, its species as points when few, the means)
+    and the values they span."""
+    values = {
+        name: res.evaluated[f"{prefix}_{name}"].dropna().to_numpy(float)
+        for name in slot
+        if f"{prefix}_{name}" in res.evaluated and prefix in res.summary["sets"].get(name, {})
+    }
+    slot = {name: x for name, x in slot.items() if len(values.get(name, ()))}
+    if not slot:
+        return [], []
+    stats = [box_stats(values[name]) for name in slot]
+    traces = [
+        go.Box(
+            x=list(slot.values()),
+            **{key: [st[key] for st in stats] for key in stats[0]},
+            width=width,
+            name=res.dataset,
+            legendgroup=res.dataset,
+            marker_color=color,
+            hoverinfo="y+name",
+        )
+    ]
+    if len(res.evaluated) <= POINTS_LIMIT:
+        traces += _species_points(res, prefix, slot, width, color)
+    means = [res.summary["sets"][name][prefix] for name in slot]
+    traces.append(
+        go.Scatter(
+            x=list(slot.values()),
+            y=[st["mean"] for st in means],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [_gap(st["ci_high"], st["mean"]) for st in means],
+                "arrayminus": [_gap(st["mean"], st["ci_low"]) for st in means],
+            },
+            mode="markers",
+            marker={"symbol": "diamond", "size": 11, "color": color, "line": {"width": 1}},
+            name=f"{res.dataset} mean (95% CI)",
+            legendgroup=res.dataset,
+            hovertemplate="mean %{y:.3f}<extra>" + res.dataset + "</extra>",
+        )
+    )
+    extremes = [v for name in slot for v in (values[name].min(), values[name].max())]
+    extremes += [st.get(k) for st in means for k in ("ci_low", "ci_high")]
+    return traces, extremes
 
 
 def auc_by_set_figure(results: list[SdmResults], prefix: str = "auc") -> go.Figure:
-    """Per-species AUC as box + points for every covariate set, one colour per dataset, with the
-    mean and its 95% bootstrap CI as a diamond with error bars."""
-    fig = go.Figure()
+    """Per-species AUC as a box per covariate set and dataset, each dataset in its own slot
+    beside the others, with the mean and its 95% bootstrap CI as a diamond with error bars; the
+    y axis spans the data."""
+    sets = list(dict.fromkeys(s for r in results for s in r.sets))
+    width = SLOTS / max(len(results), 1)
+    fig, shown = go.Figure(), []
     for i, res in enumerate(results):
-        evaluated = res.per_species[~res.per_species["skipped"].astype(bool)]
-        color = PALETTE[i % len(PALETTE)]
-        sets = [s for s in res.sets if f"{prefix}_{s}" in evaluated]
-        long = evaluated.melt(
-            id_vars=["species"], value_vars=[f"{prefix}_{s}" for s in sets], value_name="auc"
-        )
-        long["set"] = long["variable"].str.removeprefix(f"{prefix}_")
-        fig.add_trace(
-            go.Box(
-                x=long["set"],
-                y=long["auc"],
-                name=res.dataset,
-                legendgroup=res.dataset,
-                marker_color=color,
-                boxpoints="all",
-                jitter=0.4,
-                pointpos=0,
-                text=long["species"],
-                hovertemplate="%{text}<br>%{x}: %{y:.3f}<extra>" + res.dataset + "</extra>",
-            )
-        )
-        stats = [res.summary["sets"][s][prefix] for s in sets]
-        fig.add_trace(
-            go.Scatter(
-                x=sets,
-                y=[st["mean"] for st in stats],
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [_gap(st["ci_high"], st["mean"]) for st in stats],
-                    "arrayminus": [_gap(st["mean"], st["ci_low"]) for st in stats],
-                },
-                mode="markers",
-                marker={"symbol": "diamond", "size": 11, "color": color, "line": {"width": 1}},
-                name=f"{res.dataset} mean (95% CI)",
-                legendgroup=res.dataset,
-                offsetgroup=res.dataset,
-                hovertemplate="mean %{y:.3f}<extra>" + res.dataset + "</extra>",
-            )
-        )
+        offset = (i - (len(results) - 1) / 2) * width
+        slot = {s: j + offset for j, s in enumerate(sets)}
+        traces, extremes = _dataset_boxes(res, prefix, slot, 0.8 * width, PALETTE[i % len(PALETTE)])
+        fig.add_traces(traces)
+        shown += extremes
     label = "truth AUC (true range)" if prefix == "truth_auc" else "AUC (held-out blocks)"
     fig.update_layout(
-        boxmode="group",
-        scattermode="group",
-        yaxis_title=label,
-        xaxis_title="covariate set",
+        boxmode="overlay",
+        yaxis={"title": label, "range": fitted_range(shown)},
+        xaxis={
+            "title": "covariate set",
+            "tickvals": list(range(len(sets))),
+            "ticktext": sets,
+            "range": [-0.5, len(sets) - 0.5],
+            "zeroline": False,
+        },
         height=460,
         margin={"t": 30},
     )
@@ -125,129 +151,66 @@ def _gap(a, b) -> float:
     return float(a - b) if a is not None and b is not None else 0.0
 
 
-def best_baseline(res: SdmResults, prefix: str = "auc") -> str | None:
-    """The non-`trained` set with the highest mean (the bar the trained encoder must clear)."""
-    means = {
-        s: st[prefix]["mean"]
-        for s, st in res.summary["sets"].items()
-        if s != "trained" and prefix in st and st[prefix]["mean"] is not None
-    }
-    return max(means, key=means.get) if means else None
+def scatter_rows(res: SdmResults, columns: list[str]) -> tuple[pd.DataFrame, int]:
+    """The evaluated species with every value in `columns` (a fixed sample of SCATTER_LIMIT
+    when there are more), and how many there are."""
+    rows = res.evaluated.dropna(subset=columns)
+    if len(rows) > SCATTER_LIMIT:
+        return rows.sample(SCATTER_LIMIT, random_state=0).sort_index(), len(rows)
+    return rows, len(rows)
 
 
 def trained_vs_baseline_figure(results: list[SdmResults], prefix: str = "auc") -> go.Figure | None:
-    """Each species as a point: best baseline AUC (x) vs trained AUC (y); above the line = the
-    trained encoder wins for that species."""
-    fig = go.Figure()
+    """Each species as a point: best baseline AUC (x) vs trained AUC (y), on equal axes; above
+    the diagonal = the trained encoder wins for that species."""
+    fig, shown = go.Figure(), []
+    metric = prefix.replace("_", " ").replace("auc", "AUC")
     for i, res in enumerate(results):
         base = best_baseline(res, prefix)
         if base is None or f"{prefix}_trained" not in res.per_species:
             continue
-        rows = res.per_species[~res.per_species["skipped"].astype(bool)]
+        x, y = f"{prefix}_{base}", f"{prefix}_trained"
+        rows, total = scatter_rows(res, [x, y])
+        sampled = f"; {len(rows)} of {total} species shown" if len(rows) < total else ""
         fig.add_trace(
             go.Scatter(
-                x=rows[f"{prefix}_{base}"],
-                y=rows[f"{prefix}_trained"],
+                x=rows[x],
+                y=rows[y],
                 mode="markers",
-                marker={"size": 9, "color": PALETTE[i % len(PALETTE)]},
-                name=f"{res.dataset} (vs {base})",
+                marker={"size": 8, "color": PALETTE[i % len(PALETTE)], "opacity": 0.8},
+                name=f"{res.dataset} (best baseline: {base}{sampled})",
                 text=rows["species"],
                 hovertemplate="%{text}<br>" + base + " %{x:.3f}<br>trained %{y:.3f}<extra></extra>",
             )
         )
+        shown += list(rows[x]) + list(rows[y])
     if not fig.data:
         return None
-    fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "#888"})
-    fig.update_layout(
-        xaxis={"title": f"best baseline {prefix.replace('_', ' ')}", "range": [0.3, 1.0]},
-        yaxis={"title": f"trained {prefix.replace('_', ' ')}", "range": [0.3, 1.0]},
-        height=460,
-        width=520,
-        margin={"t": 30},
-    )
-    return fig
-
-
-def distribution_maps_figure(res: SdmResults) -> go.Figure | None:
-    """Rows: mapped species; columns: truth (when known), trained, best baseline."""
-    if res.maps.empty:
-        return None
-    base = best_baseline(res, "truth_auc" if res.has_truth else "auc")
-    layers = [
-        layer
-        for layer in ("truth", "trained", base)
-        if layer is not None and layer in set(res.maps["layer"])
-    ]
-    species = list(dict.fromkeys(res.maps["species_key"]))
-    names = res.maps.drop_duplicates("species_key").set_index("species_key")["species"]
-    fig = make_subplots(
-        rows=len(species),
-        cols=len(layers),
-        subplot_titles=[f"{names[k]} — {layer}" for k in species for layer in layers],
-        horizontal_spacing=0.02,
-        vertical_spacing=0.06,
-    )
-    for r, key in enumerate(species, start=1):
-        for c, layer in enumerate(layers, start=1):
-            part = res.maps[(res.maps["species_key"] == key) & (res.maps["layer"] == layer)]
-            values = part["value"].to_numpy()
-            span = values.max() - values.min()
-            fig.add_trace(
-                go.Scattergl(
-                    x=part["lon"],
-                    y=part["lat"],
-                    mode="markers",
-                    marker={
-                        "size": 4,
-                        "symbol": "square",
-                        "color": (values - values.min()) / (span if span > 0 else 1),
-                        "colorscale": "Viridis",
-                        "cmin": 0,
-                        "cmax": 1,
-                    },
-                    showlegend=False,
-                    hoverinfo="skip",
-                ),
-                row=r,
-                col=c,
-            )
-    _map_axes(fig)
-    fig.update_layout(height=330 * len(species), margin={"t": 40, "l": 10, "r": 10})
-    return fig
-
-
-def embedding_map_figure(res: SdmResults) -> go.Figure | None:
-    """The trained encoder's embedding on the grid, its first three principal components as RGB:
-    similar colours = places the encoder considers ecologically alike."""
-    grid = res.embedding_grid
-    if grid.empty:
-        return None
-    colours = [
-        f"rgb({int(r * 255)},{int(g * 255)},{int(b * 255)})"
-        for r, g, b in grid[["r", "g", "b"]].to_numpy()
-    ]
-    fig = go.Figure(
-        go.Scattergl(
-            x=grid["lon"],
-            y=grid["lat"],
-            mode="markers",
-            marker={"size": 5, "symbol": "square", "color": colours},
+    lo, hi = fitted_range(shown)
+    fig.add_trace(
+        go.Scatter(
+            x=[lo, hi],
+            y=[lo, hi],
+            mode="lines",
+            line={"dash": "dot", "color": "#888"},
+            name="equal (above: trained better)",
             hoverinfo="skip",
         )
     )
-    _map_axes(fig)
-    fig.update_layout(height=520, width=560, margin={"t": 20}, title=None)
+    fig.update_layout(
+        xaxis={"title": f"best baseline's {metric}", "range": [lo, hi], "constrain": "domain"},
+        yaxis={
+            "title": f"trained encoder's {metric}",
+            "range": [lo, hi],
+            "scaleanchor": "x",
+            "scaleratio": 1,
+            "constrain": "domain",
+        },
+        height=620,
+        legend={"orientation": "h", "y": -0.15},
+        margin={"t": 30},
+    )
     return fig
-
-
-def _map_axes(fig: go.Figure) -> None:
-    """lon/lat axes with the aspect of 46° N (1° lon is cos 46° of 1° lat), no ticks."""
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    for axis in fig.layout:
-        if axis.startswith("yaxis"):
-            suffix = axis.removeprefix("yaxis")
-            fig.layout[axis].update(scaleanchor=f"x{suffix}", scaleratio=1 / np.cos(np.radians(46)))
 
 
 def summary_table(res: SdmResults) -> pd.DataFrame:
@@ -279,6 +242,23 @@ def _ci(stats: dict) -> str:
     return f"{_num(stats['ci_low']):.3f}–{_num(stats['ci_high']):.3f}"
 
 
+def _embedding_html(results: list[SdmResults]) -> list[str]:
+    """The trained embedding once, on the largest of the datasets' grids."""
+    with_grid = [r for r in results if not r.embedding_grid.empty]
+    if not with_grid:
+        return []
+    res = max(with_grid, key=lambda r: len(r.embedding_grid))
+    return [
+        "<h3>Trained embedding (PCA → RGB)</h3>",
+        note_html(
+            "The location encoder is shared by every dataset: its embedding on the map grid of "
+            f"{res.dataset}, the first three principal components shown as red, green and blue "
+            "(unitless; similar colours = places the encoder finds alike)."
+        ),
+        figure_html(embedding_map_figure(res)),
+    ]
+
+
 def sdm_section(paths: ReportPaths, params) -> str | None:
     """The SDM part of the report; None when no dataset has been evaluated."""
     datasets = params.dataset_names() if params is not None else None
@@ -289,8 +269,9 @@ def sdm_section(paths: ReportPaths, params) -> str | None:
         note_html(
             "Presence-only SDMs per species: target-group background, spatial block cross-"
             "validation, AUC on held-out blocks (chance = 0.5). Truth AUC scores the same models "
-            "against the true range of the demo's virtual species. Diamonds: mean over species "
-            "with 95% bootstrap CI."
+            "against the true range of the demo's virtual species. Boxes: quartiles over species "
+            f"(points: the species, up to {POINTS_LIMIT}); diamonds: mean over species with 95% "
+            "bootstrap CI."
         ),
         "<h3>AUC by covariate set</h3>",
         figure_html(auc_by_set_figure(results, "auc")),
@@ -300,12 +281,11 @@ def sdm_section(paths: ReportPaths, params) -> str | None:
         parts += ["<h3>Truth AUC by covariate set</h3>"]
         parts.append(figure_html(auc_by_set_figure(with_truth, "truth_auc")))
     for res in results:
-        skipped = int(res.per_species["skipped"].sum())
         parts.append(f"<h3>{res.dataset}: summary</h3>")
         parts.append(
             note_html(
-                f"{int((~res.per_species['skipped'].astype(bool)).sum())} species evaluated, "
-                f"{skipped} skipped (too few records)."
+                f"{len(res.evaluated)} species evaluated, "
+                f"{len(res.per_species) - len(res.evaluated)} skipped (too few records)."
             )
         )
         parts.append(table_html(summary_table(res)))
@@ -318,8 +298,5 @@ def sdm_section(paths: ReportPaths, params) -> str | None:
         maps = distribution_maps_figure(res)
         if maps is not None:
             parts += [f"<h3>{res.dataset}: predicted distributions</h3>", figure_html(maps)]
-        embedding = embedding_map_figure(res)
-        if embedding is not None:
-            parts += [f"<h3>{res.dataset}: trained embedding (PCA → RGB)</h3>"]
-            parts.append(figure_html(embedding))
+    parts += _embedding_html(results)
     return section_html("Species distribution models", *parts, anchor="sdm")

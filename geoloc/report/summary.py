@@ -3,7 +3,7 @@ to look at first, one block per dataset, instead of `dvc metrics show`'s one ver
 
 from __future__ import annotations
 
-from geoloc.layout import ReportPaths
+from geoloc.layout import ReportPaths, run_record
 from geoloc.report.results import dataset_folders, read_json
 
 
@@ -32,14 +32,16 @@ def dataset_lines(name: str, sdm: dict | None, ident: dict | None) -> list[str]:
     return lines
 
 
-def _reid_line(reid: dict) -> str:
+def _reid_line(reid: dict, run: dict | None) -> str:
+    """The matcher's accuracy (named from its run record) with its peers' beside it."""
     peers = [
         f"{peer} {reid[f'acc_{key}']:.3f}"
         for key, peer in (("global", "global backbone"), ("pixels", "pixel floor"))
         if f"acc_{key}" in reid
     ]
+    matcher = f" ({run['matcher']})" if run else ""
     return (
-        f"reid: 1-NN accuracy {reid['acc']:.3f}, mAP {reid['map']:.3f} "
+        f"reid{matcher}: 1-NN accuracy {reid['acc']:.3f}, mAP {reid['map']:.3f} "
         f"({reid['n_identities']} identities)" + (f"; {', '.join(peers)}" if peers else "")
     )
 
@@ -61,7 +63,7 @@ def summary_text(paths: ReportPaths) -> str:
         lines += dataset_lines(name, sdm, ident)
     reid = read_json(paths.reid)
     if reid:
-        lines.append(_reid_line(reid))
+        lines.append(_reid_line(reid, read_json(run_record(paths.reid))))
     cluster = read_json(paths.cluster)
     if cluster:
         lines.append(

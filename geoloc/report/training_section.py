@@ -10,8 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from geoloc.layout import ReportPaths
-from geoloc.report.html import figure_html, note_html, section_html
-from geoloc.report.sdm_section import PALETTE
+from geoloc.report.html import PALETTE, figure_html, note_html, section_html
 
 
 def load_curves(train_dir: Path) -> dict[str, pd.DataFrame]:
@@ -28,17 +27,26 @@ def load_curves(train_dir: Path) -> dict[str, pd.DataFrame]:
     return curves
 
 
+ROW_PX, GAP_PX, MARGIN_PX = 260, 110, (50, 60)  # panel row, gap between rows, top/bottom
+CURVE_POINTS = 2000  # points per curve drawn, at most (every n-th step beyond)
+
+
 def training_curves_figure(curves: dict[str, pd.DataFrame]) -> go.Figure:
-    """One panel per metric."""
+    """One panel per metric, three a row, rows far enough apart that a panel's x-axis title
+    clears the next row's panel titles."""
     names = sorted(curves)
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, vertical_spacing=0.12)
+    plot_px = rows * ROW_PX + (rows - 1) * GAP_PX
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=names, vertical_spacing=GAP_PX / plot_px
+    )
     for j, name in enumerate(names):
+        curve = curves[name].iloc[:: -(-len(curves[name]) // CURVE_POINTS)]
         fig.add_trace(
             go.Scatter(
-                x=curves[name]["step"],
-                y=curves[name]["value"],
+                x=curve["step"],
+                y=curve["value"],
                 mode="lines+markers",
                 marker={"size": 4},
                 line={"color": PALETTE[0]},
@@ -49,7 +57,9 @@ def training_curves_figure(curves: dict[str, pd.DataFrame]) -> go.Figure:
             col=j % cols + 1,
         )
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=300 * rows, margin={"t": 40})
+    fig.update_layout(
+        height=plot_px + sum(MARGIN_PX), margin={"t": MARGIN_PX[0], "b": MARGIN_PX[1]}
+    )
     return fig
 
 

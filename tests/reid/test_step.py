@@ -30,12 +30,25 @@ def test_stage_and_command_give_the_same_metrics(tmp_path, monkeypatch, repo_roo
     assert by_command == by_stage
     assert {"acc_global", "map_global", "acc_pixels", "map_pixels"} <= set(by_stage)
     assert by_stage["n_identities"] == 4 and by_stage["n_query"] == 4
+    # the stage records which matcher made its metrics beside them, as names, not numbers
+    run = json.loads((tmp_path / "results/reid/metrics.run.json").read_text())
+    assert run == {
+        "matcher": "sift",
+        "source": "synthetic individuals demo",
+        "peers": ["global", "pixels"],
+        "backbone": "efficientnet-lite0",
+        "image_size": 64,
+        "sift": {"size": 192, "ratio": 0.75, "verify": True},
+    }
     # the command's shortcut options are params: --matcher global is reid.matcher=global
     result = _run("reid", "--matcher", "global", "--out", "global.json")
     assert result.exit_code == 0, result.output
     by_global = json.loads((tmp_path / "global.json").read_text())
     assert by_global["acc"] == by_stage["acc_global"] and "acc_global" not in by_global
     assert by_global["acc_pixels"] == by_stage["acc_pixels"]
+    by_global_run = json.loads((tmp_path / "global.run.json").read_text())
+    assert by_global_run["matcher"] == "global" and by_global_run["peers"] == ["pixels"]
+    assert "sift" not in by_global_run
 
 
 def test_embeddings_give_only_the_global_metrics(tmp_path):
@@ -45,6 +58,11 @@ def test_embeddings_give_only_the_global_metrics(tmp_path):
     assert metrics == json.loads((tmp_path / "m.json").read_text())
     assert metrics["acc"] > 0.9 and metrics["n_identities"] == 6 and "top3" in metrics
     assert not any(key.endswith(("_global", "_pixels")) for key in metrics)
+    assert json.loads((tmp_path / "m.run.json").read_text()) == {
+        "matcher": "global",
+        "source": str(h5),
+        "peers": [],
+    }
     with pytest.raises(GeolocError, match="matches photos"):
         run_reid(Params(reid={"matcher": "sift"}), ReidPaths(h5, None))
 

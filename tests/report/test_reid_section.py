@@ -2,8 +2,8 @@
 
 import json
 
-from geoloc.layout import Layout
-from geoloc.report.reid_section import fewshot_table, reid_section, rounds_table
+from geoloc.layout import Layout, run_record
+from geoloc.report.reid_section import fewshot_table, reid_section, reid_table, rounds_table
 
 CLUSTER = {
     "ari": 0.8,
@@ -57,3 +57,26 @@ def test_section_from_results(tmp_path):
     paths.reid.write_text(json.dumps(REID))
     html = reid_section(paths, None)
     assert "grey pixels (floor)" in html and "0.500" in html and "plotly" in html.lower()
+    assert "matcher not recorded" in html  # results from before the run record
+
+
+def test_the_matcher_is_named_with_the_global_and_pixel_scores_beside_it(tmp_path):
+    paths = Layout(tmp_path).report()
+    paths.reid.parent.mkdir(parents=True)
+    paths.reid.write_text(json.dumps({**REID, "acc_global": 0.4, "map_global": 0.25}))
+    run = {"matcher": "sift", "source": "synthetic individuals demo", "peers": ["global", "pixels"]}
+    run |= {"backbone": "efficientnet-lite0", "sift": {"size": 192, "ratio": 0.75, "verify": True}}
+    run_record(paths.reid).write_text(json.dumps(run))
+    html = reid_section(paths, None)
+    assert "Re-identification (synthetic individuals demo)" in html
+    assert "cosine" not in html.split("Matcher:")[1].split(".")[0]  # SIFT is not cosine k-NN
+    table = reid_table(json.loads(paths.reid.read_text()), run)
+    assert list(table["features"]) == [
+        "sift: local-feature matches per pair (ratio test + affine RANSAC inliers)",
+        "global: efficientnet-lite0 (peer)",
+        "grey pixels (floor)",
+    ]
+    assert list(table["k-NN acc"]) == [0.5, 0.4, 0.2] and list(table["mAP"]) == [0.3, 0.25, 0.1]
+    assert list(table.columns[-2:]) == ["top1", "top5"]
+    glob = reid_table(REID, {"matcher": "global", "backbone": "dinov2-vitb14"})
+    assert glob["features"][0] == "global: cosine similarity of dinov2-vitb14's embeddings"

@@ -67,6 +67,8 @@ def test_summary_lists_each_dataset_best_set_first(tmp_path):
     assert "cluster: 4 clusters, ARI 0.500" in text
     assert "reid: 1-NN accuracy 1.000, mAP 0.990 (24 identities); global backbone 0.480" in text
     assert "pixel floor 0.580" in text
+    _write(layout.reid().run, {"matcher": "sift"})
+    assert "reid (sift): 1-NN accuracy 1.000" in summary_text(layout.report())
 
 
 def test_real_data_without_truth_shows_a_dash(tmp_path):
