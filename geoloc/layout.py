@@ -134,6 +134,11 @@ class Layout:
     def encoder(self) -> Path:
         return self._path("models", "encoder.pt")
 
+    @property
+    def params_check(self) -> Path:
+        """Written by the `params` stage once params.yaml validates; every stage depends on it."""
+        return self._path("results", "params.valid")
+
     def filter(self, archive: str | Path) -> FilterPaths:
         return FilterPaths(self._path(str(archive)), self._path("data", "filtered"))
 

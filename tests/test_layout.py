@@ -25,6 +25,8 @@ def _outputs_of(stage: dict, dataset: str | None) -> set[Path]:
 
 def _layout_outputs(step: str, dataset: str | None, params) -> set[Path]:
     layout = Layout()
+    if step == "params":
+        return {layout.params_check}
     if step == "demo":
         demo = layout.demo()
         return {demo.archive, demo.truth, demo.images}
@@ -40,7 +42,9 @@ def _layout_outputs(step: str, dataset: str | None, params) -> set[Path]:
         return {identifier.model_dir, identifier.results}
     if step == "evaluate":
         return {layout.evaluate(dataset, params.data.archive).out_dir}
-    return {{"reid": layout.reid, "cluster": layout.cluster, "report": layout.report}[step]().out}
+    if step == "reid":
+        return {layout.reid().out, layout.reid().run}
+    return {{"cluster": layout.cluster, "report": layout.report}[step]().out}
 
 
 def _cases():

@@ -1,0 +1,23 @@
+"""DVC stage `params`: validate params.yaml before any other stage runs.
+
+DVC removes a stage's outputs just before running it, so a bad value caught by the stage itself
+would already have cost its outputs. Every stage depends on this stage's output, so DVC runs
+this first and stops here on a bad value, with every other output untouched. The output's bytes
+never change, so a valid edit still reruns only the stages that read the edited params.
+"""
+
+from geoloc.entry import stage_command
+from geoloc.io import atomic_path
+
+MARKER = "params.yaml is valid (checked by geoloc/params.py before every other stage)\n"
+
+
+@stage_command()
+def main(params, layout):
+    """Every section was validated by load_params: record that, always with the same bytes."""
+    with atomic_path(layout.params_check) as tmp:
+        tmp.write_text(MARKER)
+
+
+if __name__ == "__main__":
+    main()
