@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from geoloc.identify.ranked import Ranked
+
 METHODS = ("classifier_common", "prototype_rare", "classifier_common_low", "rejected")
 REJECTED = -1
 
@@ -38,19 +40,17 @@ class Routed:
 
 
 def component_tops(
-    clf_proba: np.ndarray, proto_proba: np.ndarray, common_idx: np.ndarray, rare_mask: np.ndarray
+    clf: Ranked, proto: Ranked, common_idx: np.ndarray, rare_mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Top species (global index) and probability of each component; the prototype's confidence is
     set to -inf where its top species is not rare, so it can only route rare species."""
-    n = len(proto_proba)
-    if clf_proba.shape[1]:
-        clf_top = common_idx[clf_proba.argmax(axis=1)]
-        clf_conf = clf_proba.max(axis=1)
+    n = len(proto.pred)
+    if clf.n_classes:
+        clf_top, clf_conf = common_idx[clf.pred], clf.conf
     else:  # no common species: the classifier never answers
         clf_top, clf_conf = np.full(n, REJECTED), np.full(n, -np.inf)
-    proto_top = proto_proba.argmax(axis=1)
-    proto_conf = np.where(rare_mask[proto_top], proto_proba.max(axis=1), -np.inf)
-    return clf_top, clf_conf, proto_top, proto_conf
+    proto_conf = np.where(rare_mask[proto.pred], proto.conf, -np.inf)
+    return clf_top, clf_conf, proto.pred, proto_conf
 
 
 def route(
@@ -61,14 +61,12 @@ def route(
     thresholds: Thresholds,
 ) -> Routed:
     """Apply the four routes in order; the first that fires decides each sample."""
-    clf_top, clf_conf, proto_top, proto_conf = component_tops(
-        clf_proba, proto_proba, common_idx, rare_mask
-    )
-    return route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds)
+    tops = component_tops(Ranked.of(clf_proba), Ranked.of(proto_proba), common_idx, rare_mask)
+    return route_tops(*tops, thresholds)
 
 
 def route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds: Thresholds) -> Routed:
-    """`route` on precomputed component tops (used by the threshold search)."""
+    """`route` on precomputed component tops (evaluation and the threshold search)."""
     n = len(clf_top)
     pred = np.full(n, REJECTED)
     confidence = np.zeros(n)

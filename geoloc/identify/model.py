@@ -105,25 +105,31 @@ class IdentifierModel:
         return self.fused_components(X, presence)
 
     def fused_components(self, X, presence: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """`components` given precomputed presence probabilities (N, S), or None for image only.
+        """`components` given precomputed presence probabilities (N, S), or None for image only."""
+        return self.combine(self.image_probas(X), presence)
+
+    def image_probas(self, X) -> dict[str, np.ndarray]:
+        """The classifier's (all its columns) and the prototypes' probabilities of images `X`."""
+        if self.classifier is None:
+            clf = np.zeros((len(X), 0), dtype=np.float32)
+        else:
+            clf = self.classifier.predict_proba(X)
+        return {"classifier": clf, "prototype": self.prototypes.predict_proba(X)}
+
+    def combine(self, image: dict[str, np.ndarray], presence: np.ndarray | None):
+        """The components from `image_probas`, fused with `presence` when given.
 
         The classifier's columns are the common species, plus, when it was trained with one, an
         "other" column that absorbs rare-species images (so its confidence drops on them); that
         column takes the presence of the likeliest rare species and is dropped after fusion.
         """
-        n = len(X)
-        if self.classifier is None:
-            clf = np.zeros((n, 0), dtype=np.float32)
-        else:
-            clf = self.classifier.predict_proba(X)
-            if presence is not None:
-                cols = presence[:, self.common_idx]
-                if self.classifier_other:
-                    cols = np.column_stack([cols, presence[:, self.rare_mask].max(axis=1)])
-                clf = fuse(clf, cols)
-            clf = clf[:, : len(self.common_idx)]
-        proto = self.prototypes.predict_proba(X)
-        out = {"classifier": clf, "prototype": proto}
+        clf, proto = image["classifier"], image["prototype"]
+        if presence is not None and clf.shape[1]:
+            cols = presence[:, self.common_idx]
+            if self.classifier_other:
+                cols = np.column_stack([cols, presence[:, self.rare_mask].max(axis=1)])
+            clf = fuse(clf, cols)
+        out = {"classifier": clf[:, : len(self.common_idx)], "prototype": proto}
         if presence is not None:
             out["prior"] = presence
             out["prototype"] = fuse(proto, presence)
