@@ -1,7 +1,7 @@
 """Measuring the fitted identifier on the held-out split: the hybrid calibrated on validation
 for the target coverage, image-only and with the location prior fused in, and the prior's gain.
 
-Prediction runs `PREDICT_BATCH` observations at a time and keeps per-observation summaries only
+Prediction runs `identify.predict_batch` observations at a time and keeps per-observation summaries only
 (geoloc/identify/ranked.py), so memory holds (batch x species) probabilities, never
 (observations x species).
 """
@@ -22,10 +22,8 @@ from geoloc.identify.model import IdentifierModel
 from geoloc.identify.ranked import Ranked, ranked_in_batches
 from geoloc.params import IdentifyParams
 
-PREDICT_BATCH = 1024  # observations predicted at a time
 
-
-def classifier_ranks(clf, data: IdentifyData, part: np.ndarray, batch_size=PREDICT_BATCH):
+def classifier_ranks(clf, data: IdentifyData, part: np.ndarray, batch_size: int) -> Ranked:
     """The summary (Ranked) of a classifier's probabilities of the observations `part`."""
 
     def probas(start, stop):
@@ -35,7 +33,7 @@ def classifier_ranks(clf, data: IdentifyData, part: np.ndarray, batch_size=PREDI
 
 
 def component_ranks(
-    model: IdentifierModel, data: IdentifyData, part: np.ndarray, batch_size=PREDICT_BATCH
+    model: IdentifierModel, data: IdentifyData, part: np.ndarray, batch_size: int
 ) -> dict[str, Ranked]:
     """Summaries of the components' probabilities of the observations `part`: image only
     (`classifier`, `prototype`) and, when the model has a location prior, fused with it
@@ -85,12 +83,11 @@ class Evaluation:
     per_class: pd.DataFrame  # the prototypes' test accuracy of every species
 
 
-def evaluate(model: IdentifierModel, data: IdentifyData, params: IdentifyParams, batch_size=None):
+def evaluate(model: IdentifierModel, data: IdentifyData, params: IdentifyParams) -> Evaluation:
     """The prototypes' test report and the hybrid calibrated on validation, image only and, with
     a location prior, fused with it (plus the prior's gain)."""
-    batch_size = batch_size or PREDICT_BATCH
-    val = component_ranks(model, data, data.val, batch_size)
-    test = component_ranks(model, data, data.test, batch_size)
+    val = component_ranks(model, data, data.val, params.predict_batch)
+    test = component_ranks(model, data, data.test, params.predict_batch)
     names, y_test = data.labels.species_names, data.y[data.test]
     report = classification_report(y_test, test["prototype"], names)
     metrics = {f"proto_{k}": report[k] for k in ("top1", "top5", "macro_f1")}

@@ -32,11 +32,17 @@ class Thresholds:
 
 @dataclass
 class Routed:
-    """Per-sample outcome: species index (REJECTED for "?"), confidence, method name."""
+    """Per-sample outcome: species index (REJECTED for "?"), confidence, route (index into
+    METHODS: small integers, cheap in the threshold search, which routes thousands of times)."""
 
     pred: np.ndarray
     confidence: np.ndarray
-    method: np.ndarray
+    route: np.ndarray
+
+    @property
+    def method(self) -> np.ndarray:
+        """The route's name per sample."""
+        return np.asarray(METHODS, dtype=object)[self.route]
 
 
 def component_tops(
@@ -70,18 +76,18 @@ def route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds: Thresholds)
     n = len(clf_top)
     pred = np.full(n, REJECTED)
     confidence = np.zeros(n)
-    method = np.full(n, METHODS[3], dtype=object)
+    route = np.full(n, len(METHODS) - 1, dtype=np.int8)  # rejected unless a rule fires
     undecided = np.ones(n, dtype=bool)
     rules = (
-        (clf_conf >= thresholds.classifier_high, clf_top, clf_conf, METHODS[0]),
-        (proto_conf >= thresholds.prototype_rare, proto_top, proto_conf, METHODS[1]),
-        (clf_conf >= thresholds.classifier_low, clf_top, clf_conf, METHODS[2]),
+        (clf_conf >= thresholds.classifier_high, clf_top, clf_conf),
+        (proto_conf >= thresholds.prototype_rare, proto_top, proto_conf),
+        (clf_conf >= thresholds.classifier_low, clf_top, clf_conf),
     )
-    for fires, top, conf, name in rules:
+    for code, (fires, top, conf) in enumerate(rules):
         take = undecided & fires
-        pred[take], confidence[take], method[take] = top[take], conf[take], name
+        pred[take], confidence[take], route[take] = top[take], conf[take], code
         undecided &= ~take
-    return Routed(pred=pred, confidence=confidence, method=method)
+    return Routed(pred=pred, confidence=confidence, route=route)
 
 
 def summarize(routed: Routed, y: np.ndarray, rare_mask: np.ndarray) -> dict:
@@ -102,6 +108,6 @@ def summarize(routed: Routed, y: np.ndarray, rare_mask: np.ndarray) -> dict:
         "coverage_common": float(covered[~rare].mean()) if (~rare).any() else float("nan"),
         "coverage_rare": float(covered[rare].mean()) if rare.any() else float("nan"),
     }
-    for name in METHODS:
-        out[f"share_{name}"] = float((routed.method == name).mean()) if len(y) else float("nan")
+    for code, name in enumerate(METHODS):
+        out[f"share_{name}"] = float((routed.route == code).mean()) if len(y) else float("nan")
     return out

@@ -21,6 +21,8 @@ from geoloc.identify.batches import shuffled_batches
 from geoloc.params import IdentifyPriorParams
 from geoloc.runtime import torch_threads
 
+FEATURE_CHUNK = 65536  # places encoded at a time (the location encoder's own batch)
+
 
 def random_background(
     lat: np.ndarray, lon: np.ndarray, n: int, rng: np.random.Generator
@@ -56,6 +58,19 @@ class LocationPrior:
         feats = self.encoder.encode(np.asarray(lat, np.float64), np.asarray(lon, np.float64))
         return torch.as_tensor(np.asarray(feats), dtype=torch.float32)
 
+    def _all_features(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """(N, encoder dim) features, encoded `FEATURE_CHUNK` places at a time into one array
+        (never the encoder's per-chunk outputs and their concatenation at once)."""
+        out = None
+        for start in range(0, len(lat), FEATURE_CHUNK):
+            part = self._features(
+                lat[start : start + FEATURE_CHUNK], lon[start : start + FEATURE_CHUNK]
+            )
+            if out is None:
+                out = np.empty((len(lat), part.shape[1]), np.float32)
+            out[start : start + len(part)] = part.numpy()
+        return out
+
     def fit(
         self,
         lat: np.ndarray,
@@ -71,7 +86,7 @@ class LocationPrior:
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         rng = np.random.default_rng(seed)
-        obs = self._features(lat, lon).numpy()
+        obs = self._all_features(lat, lon)
         bg_lat, bg_lon = random_background(lat, lon, len(lat) * params.background_per_presence, rng)
         targets = torch.as_tensor(y, dtype=torch.long)
         pos_weight = float(params.pos_weight or self.n_species)

@@ -31,7 +31,7 @@ class Ranked:
             empty = np.zeros((n, 0), np.int64)
             return cls(np.zeros(n, np.int64), np.full(n, -np.inf, np.float32), empty, 0)
         k = min(k, n_classes)
-        top = np.argpartition(-proba, k - 1, axis=1)[:, :k]
+        top = np.argpartition(-proba, k - 1, axis=1)[:, :k].copy()  # not a view of (N, C)
         return cls(proba.argmax(axis=1), proba.max(axis=1), top, n_classes)
 
     @classmethod

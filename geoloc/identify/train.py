@@ -54,8 +54,9 @@ def fit_rank_classifiers(data: IdentifyData, params: IdentifyParams, device, pro
             clf = EmbeddingClassifier(head=head, remedy=remedy, hidden=params.hidden)
             clf.fit(data.X, y_rank[data.train], params, len(names), device, data.rows(data.train))
             progress.update()
-            val_f1 = macro_f1(y_val, classifier_ranks(clf, data, data.val).pred, len(names))
-            test_ranks = classifier_ranks(clf, data, data.test)
+            val_ranks = classifier_ranks(clf, data, data.val, params.predict_batch)
+            val_f1 = macro_f1(y_val, val_ranks.pred, len(names))
+            test_ranks = classifier_ranks(clf, data, data.test, params.predict_batch)
             test_report = classification_report(y_test, test_ranks, names)
             minority = minority_recall(y_test, test_ranks.pred, y_rank[data.train], len(names))
             runs.append(
