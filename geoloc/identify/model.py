@@ -25,6 +25,7 @@ from geoloc.identify.prototypes import PrototypeClassifier
 from geoloc.io import atomic_path, write_json
 
 MODEL_FILE, ENCODER_FILE, META_FILE = "model.pt", "encoder.pt", "meta.json"
+MODEL_VERSION = 1
 
 
 @dataclass
@@ -149,7 +150,7 @@ class IdentifierModel:
         model_dir.mkdir(parents=True, exist_ok=True)
         state = {
             "format": "geoloc.identifier",
-            "version": 1,
+            "version": MODEL_VERSION,
             "species_keys": self.species_keys.tolist(),
             "species_names": list(self.species_names),
             "common_idx": self.common_idx.tolist(),
@@ -176,18 +177,35 @@ class IdentifierModel:
 
 
 def load_identifier(model_dir: str | Path) -> IdentifierModel:
-    """Rebuild a saved identifier (and its location prior, from the encoder copy beside it)."""
+    """Rebuild a saved identifier (and its location prior, from the encoder copy beside it); a
+    missing, truncated, foreign or incomplete model is one clear GeolocError."""
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
         raise GeolocError(f"no identification model in {model_dir} (run `geoloc train-identifier`)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("format") != "geoloc.identifier":
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file surfaces as many error types
+        raise GeolocError(f"{path}: cannot be read as a torch file ({err})") from None
+    if not isinstance(state, dict) or state.get("format") != "geoloc.identifier":
         raise GeolocError(f"{path} is not a geoloc identification model")
+    if state.get("version") != MODEL_VERSION:
+        raise GeolocError(
+            f"{path}: identification model version {state.get('version')} is not supported "
+            f"(this geoloc reads version {MODEL_VERSION}); retrain with `geoloc train-identifier`"
+        )
+    try:
+        return _rebuild(state, Path(model_dir))
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:
+        raise GeolocError(f"{path}: incomplete or damaged identification model ({err!r})") from None
+
+
+def _rebuild(state: dict, model_dir: Path) -> IdentifierModel:
+    """The model from a checked state (a damaged one raises KeyError, TypeError, ...)."""
     prior = None
     if state["prior"] is not None:
         from geoloc.encoders.location_encoder import load_location_encoder
 
-        encoder = load_location_encoder(Path(model_dir) / ENCODER_FILE)
+        encoder = load_location_encoder(model_dir / ENCODER_FILE)
         prior = LocationPrior.from_state(state["prior"], encoder)
     clf = state["classifier"]
     return IdentifierModel(
