@@ -151,7 +151,7 @@ def train_identifier(
     with_prior = encoder is not None and params.prior.enabled
     jobs = len(params.heads) * len(params.remedies) + 2 + with_prior
     metrics = split_counts(data)
-    details = {"rank": params.rank, "species_names": data.labels.species_names}
+    details = {"rank": params.rank}
     with tqdm(total=jobs, desc="train-identifier: fitting", unit="model") as progress:
         rank_clf, rank_details, rank_per_class = fit_rank_classifiers(
             data, params, device, progress

@@ -54,4 +54,16 @@ def test_thousands_of_species_never_allocate_observations_x_species():
     assert peak < 12 * 2**20, f"traced peak {peak / 2**20:.1f} MB"
     assert len(outcome.per_class) == 1000 + 2000  # every family and species, in the CSV only
     assert len(outcome.details["species_prototypes"]["confusion"]) == 50
+    assert max(_list_lengths(outcome.details)) == 50  # report.json: no list grows with S
     assert metrics["proto_top1"] > 0.5  # it did learn: the bound is not met by doing nothing
+
+
+def _list_lengths(value):
+    """Lengths of every list nested in `value`."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _list_lengths(item)
+    elif isinstance(value, list):
+        yield len(value)
+        for item in value:
+            yield from _list_lengths(item)
