@@ -274,6 +274,7 @@ class IdentifyParams(Section):
     hidden: PositiveInt = 256
     epochs: PositiveInt = 60
     batch_size: PositiveInt = 256
+    predict_batch: PositiveInt = 1024  # observations predicted at a time: (batch x species) memory
     lr: PositiveFloat = 1e-3
     weight_decay: Annotated[float, Field(ge=0)] = 1e-4
     proto_epochs: PositiveInt = 30

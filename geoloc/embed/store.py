@@ -69,8 +69,9 @@ def _open_store(path: Path):
         yield h5
 
 
-def read_embeddings(path: str | Path) -> EmbeddingTable:
-    """Load an embedding file; a missing or foreign file is a user error, not a traceback."""
+def read_embeddings(path: str | Path, dtype=np.float32) -> EmbeddingTable:
+    """Load an embedding file; a missing or foreign file is a user error, not a traceback.
+    `dtype=None` keeps the image embeddings as stored (float16: half the memory of float32)."""
     path = Path(path)
     try:
         with _open_store(path) as h5:
@@ -83,7 +84,7 @@ def read_embeddings(path: str | Path) -> EmbeddingTable:
                 )
             return EmbeddingTable(
                 gbif_id=h5["gbif_id"][:].astype(np.int64),
-                embedding=h5["embedding"][:].astype(np.float32),
+                embedding=h5["embedding"][:].astype(dtype or h5["embedding"].dtype, copy=False),
                 lat=h5["lat"][:].astype(np.float64),
                 lon=h5["lon"][:].astype(np.float64),
                 species_key=h5["species_key"][:].astype(np.int64),

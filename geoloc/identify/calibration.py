@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from geoloc.identify.hybrid import REJECTED, Thresholds, component_tops, route_tops
+from geoloc.identify.hybrid import REJECTED, Thresholds, route_tops
 
 NEVER = math.inf
 
@@ -24,16 +24,10 @@ def _candidates(conf: np.ndarray, n: int) -> list[float]:
 
 
 def calibrate_thresholds(
-    clf_proba: np.ndarray,
-    proto_proba: np.ndarray,
-    y: np.ndarray,
-    common_idx: np.ndarray,
-    rare_mask: np.ndarray,
-    target_coverage: float,
-    grid: int = 21,
+    tops: tuple[np.ndarray, ...], y: np.ndarray, target_coverage: float, grid: int = 21
 ) -> Thresholds:
-    """Thresholds whose validation coverage is the smallest reachable value >= target."""
-    tops = component_tops(clf_proba, proto_proba, common_idx, rare_mask)
+    """Thresholds whose validation coverage is the smallest reachable value >= target; `tops`
+    are the validation samples' component tops (geoloc.identify.hybrid.component_tops)."""
     clf_top, clf_conf, proto_top, proto_conf = tops
     n = len(y)
     need = math.ceil(target_coverage * n - 1e-9)
@@ -63,20 +57,17 @@ def calibrate_thresholds(
 
 
 def accuracy_coverage_curve(
-    val: tuple[np.ndarray, np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray, np.ndarray],
-    common_idx: np.ndarray,
-    rare_mask: np.ndarray,
+    val: tuple[tuple, np.ndarray],
+    test: tuple[tuple, np.ndarray],
     targets: np.ndarray | None = None,
     grid: int = 11,
 ) -> list[dict]:
-    """For each target coverage: calibrate on `val` (clf_proba, proto_proba, y), measure on `test`."""
+    """For each target coverage: calibrate on `val` (component tops, y), measure on `test`."""
     targets = np.linspace(0.1, 1.0, 10) if targets is None else targets
     points = []
     for target in targets:
-        thr = calibrate_thresholds(*val, common_idx, rare_mask, float(target), grid=grid)
-        clf_p, proto_p, y = test
-        tops = component_tops(clf_p, proto_p, common_idx, rare_mask)
+        thr = calibrate_thresholds(*val, float(target), grid=grid)
+        tops, y = test
         routed = route_tops(*tops, thr)
         hit = routed.pred != REJECTED
         points.append(

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from geoloc.errors import GeolocError
+from geoloc.identify.batches import shuffled_batches
 from geoloc.params import ClassifierHead, IdentifyParams, ImbalanceRemedy
 from geoloc.runtime import torch_threads
 
@@ -80,8 +81,12 @@ class EmbeddingClassifier:
         params: IdentifyParams,
         n_classes: int | None = None,
         device="cpu",
+        rows: np.ndarray | None = None,
     ):
-        """Train on (X, y) with the optimisation settings of `params`; `device` as torch takes it."""
+        """Train on the `rows` of X (all by default; float16 is fine: batches are converted one
+        at a time) with labels `y` (one per row) and the optimisation settings of `params`;
+        `device` as torch takes it."""
+        rows = np.arange(len(X)) if rows is None else rows
         self.n_classes = int(n_classes if n_classes is not None else y.max() + 1)
         torch.manual_seed(params.seed)
         generator = torch.Generator().manual_seed(params.seed)
@@ -99,27 +104,22 @@ class EmbeddingClassifier:
         optim = torch.optim.AdamW(
             self.model.parameters(), lr=params.lr, weight_decay=params.weight_decay
         )
-        features = torch.as_tensor(X, dtype=torch.float32, device=device)
         targets = torch.as_tensor(y, dtype=torch.long, device=device)
         self.model.train()
         with torch_threads(1):
-            self._loop(features, targets, shift, loss_fn, optim, generator, params)
+            for _ in range(params.epochs):
+                for batch, features in shuffled_batches(
+                    X, rows, params.batch_size, generator, device
+                ):
+                    logits = self.model(features)
+                    if shift is not None:
+                        logits = logits + shift
+                    loss = loss_fn(logits, targets[batch])
+                    optim.zero_grad()
+                    loss.backward()
+                    optim.step()
         self.model.eval()
         return self
-
-    def _loop(self, features, targets, shift, loss_fn, optim, generator, params):
-        device = features.device
-        for _ in range(params.epochs):
-            order = torch.randperm(len(features), generator=generator).to(device)
-            for start in range(0, len(order), params.batch_size):
-                batch = order[start : start + params.batch_size]
-                logits = self.model(features[batch])
-                if shift is not None:
-                    logits = logits + shift
-                loss = loss_fn(logits, targets[batch])
-                optim.zero_grad()
-                loss.backward()
-                optim.step()
 
     @torch.no_grad()
     def decision_function(self, X: np.ndarray) -> np.ndarray:

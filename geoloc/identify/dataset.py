@@ -10,6 +10,7 @@ import pandas as pd
 
 from geoloc.embed.store import EmbeddingTable
 from geoloc.errors import GeolocError
+from geoloc.identify.batches import float_rows
 from geoloc.identify.model import Labels, join_taxonomy
 from geoloc.identify.split import stratified_split
 from geoloc.params import IdentifyParams
@@ -20,8 +21,8 @@ class IdentifyData:
     """The labelled embeddings of one dataset, its split and which species are rare."""
 
     labels: Labels
-    X: np.ndarray  # (N, D) embeddings of the labelled rows
-    lat: np.ndarray
+    X: np.ndarray  # the table's (N_table, D) embeddings as stored; row i of the data is rows[i]
+    lat: np.ndarray  # (N,) of the labelled rows
     lon: np.ndarray
     train: np.ndarray
     val: np.ndarray
@@ -37,6 +38,14 @@ class IdentifyData:
     def y_rank(self) -> np.ndarray:
         return self.labels.y_rank
 
+    def rows(self, part: np.ndarray) -> np.ndarray:
+        """Rows of `X` of the labelled observations `part` (e.g. `train`)."""
+        return self.labels.rows[part]
+
+    def features(self, part: np.ndarray) -> np.ndarray:
+        """float32 embeddings of the labelled observations `part` (one batch at a time)."""
+        return float_rows(self.X, self.labels.rows[part])
+
 
 def prepare_data(table: EmbeddingTable, taxonomy: pd.DataFrame, params: IdentifyParams):
     """Join the taxonomy, split train/val/test by species and mark the rare species."""
@@ -50,7 +59,7 @@ def prepare_data(table: EmbeddingTable, taxonomy: pd.DataFrame, params: Identify
     rare_mask = counts <= params.rare_max_count
     return IdentifyData(
         labels=labels,
-        X=table.embedding[labels.rows],
+        X=table.embedding,
         lat=table.lat[labels.rows],
         lon=table.lon[labels.rows],
         train=train,

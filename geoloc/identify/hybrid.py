@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from geoloc.identify.ranked import Ranked
+
 METHODS = ("classifier_common", "prototype_rare", "classifier_common_low", "rejected")
 REJECTED = -1
 
@@ -30,27 +32,31 @@ class Thresholds:
 
 @dataclass
 class Routed:
-    """Per-sample outcome: species index (REJECTED for "?"), confidence, method name."""
+    """Per-sample outcome: species index (REJECTED for "?"), confidence, route (index into
+    METHODS: small integers, cheap in the threshold search, which routes thousands of times)."""
 
     pred: np.ndarray
     confidence: np.ndarray
-    method: np.ndarray
+    route: np.ndarray
+
+    @property
+    def method(self) -> np.ndarray:
+        """The route's name per sample."""
+        return np.asarray(METHODS, dtype=object)[self.route]
 
 
 def component_tops(
-    clf_proba: np.ndarray, proto_proba: np.ndarray, common_idx: np.ndarray, rare_mask: np.ndarray
+    clf: Ranked, proto: Ranked, common_idx: np.ndarray, rare_mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Top species (global index) and probability of each component; the prototype's confidence is
     set to -inf where its top species is not rare, so it can only route rare species."""
-    n = len(proto_proba)
-    if clf_proba.shape[1]:
-        clf_top = common_idx[clf_proba.argmax(axis=1)]
-        clf_conf = clf_proba.max(axis=1)
+    n = len(proto.pred)
+    if clf.n_classes:
+        clf_top, clf_conf = common_idx[clf.pred], clf.conf
     else:  # no common species: the classifier never answers
         clf_top, clf_conf = np.full(n, REJECTED), np.full(n, -np.inf)
-    proto_top = proto_proba.argmax(axis=1)
-    proto_conf = np.where(rare_mask[proto_top], proto_proba.max(axis=1), -np.inf)
-    return clf_top, clf_conf, proto_top, proto_conf
+    proto_conf = np.where(rare_mask[proto.pred], proto.conf, -np.inf)
+    return clf_top, clf_conf, proto.pred, proto_conf
 
 
 def route(
@@ -61,29 +67,27 @@ def route(
     thresholds: Thresholds,
 ) -> Routed:
     """Apply the four routes in order; the first that fires decides each sample."""
-    clf_top, clf_conf, proto_top, proto_conf = component_tops(
-        clf_proba, proto_proba, common_idx, rare_mask
-    )
-    return route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds)
+    tops = component_tops(Ranked.of(clf_proba), Ranked.of(proto_proba), common_idx, rare_mask)
+    return route_tops(*tops, thresholds)
 
 
 def route_tops(clf_top, clf_conf, proto_top, proto_conf, thresholds: Thresholds) -> Routed:
-    """`route` on precomputed component tops (used by the threshold search)."""
+    """`route` on precomputed component tops (evaluation and the threshold search)."""
     n = len(clf_top)
     pred = np.full(n, REJECTED)
     confidence = np.zeros(n)
-    method = np.full(n, METHODS[3], dtype=object)
+    route = np.full(n, len(METHODS) - 1, dtype=np.int8)  # rejected unless a rule fires
     undecided = np.ones(n, dtype=bool)
     rules = (
-        (clf_conf >= thresholds.classifier_high, clf_top, clf_conf, METHODS[0]),
-        (proto_conf >= thresholds.prototype_rare, proto_top, proto_conf, METHODS[1]),
-        (clf_conf >= thresholds.classifier_low, clf_top, clf_conf, METHODS[2]),
+        (clf_conf >= thresholds.classifier_high, clf_top, clf_conf),
+        (proto_conf >= thresholds.prototype_rare, proto_top, proto_conf),
+        (clf_conf >= thresholds.classifier_low, clf_top, clf_conf),
     )
-    for fires, top, conf, name in rules:
+    for code, (fires, top, conf) in enumerate(rules):
         take = undecided & fires
-        pred[take], confidence[take], method[take] = top[take], conf[take], name
+        pred[take], confidence[take], route[take] = top[take], conf[take], code
         undecided &= ~take
-    return Routed(pred=pred, confidence=confidence, method=method)
+    return Routed(pred=pred, confidence=confidence, route=route)
 
 
 def summarize(routed: Routed, y: np.ndarray, rare_mask: np.ndarray) -> dict:
@@ -104,6 +108,6 @@ def summarize(routed: Routed, y: np.ndarray, rare_mask: np.ndarray) -> dict:
         "coverage_common": float(covered[~rare].mean()) if (~rare).any() else float("nan"),
         "coverage_rare": float(covered[rare].mean()) if rare.any() else float("nan"),
     }
-    for name in METHODS:
-        out[f"share_{name}"] = float((routed.method == name).mean()) if len(y) else float("nan")
+    for code, name in enumerate(METHODS):
+        out[f"share_{name}"] = float((routed.route == code).mean()) if len(y) else float("nan")
     return out

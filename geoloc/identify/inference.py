@@ -93,6 +93,7 @@ def _rows(batch: list[Loaded], X: np.ndarray, model: IdentifierModel, root: Path
         lat = np.array([batch[i].location[0] for i in idx]) if has_place else None
         lon = np.array([batch[i].location[1] for i in idx]) if has_place else None
         routed, comps = model.identify(X[idx], lat, lon)
+        methods = routed.method
         for j, i in enumerate(idx):
             pred = int(routed.pred[j])
             item = batch[i]
@@ -100,7 +101,7 @@ def _rows(batch: list[Loaded], X: np.ndarray, model: IdentifierModel, root: Path
                 "image": _relative(item.path, root),
                 "species_pred": UNKNOWN if pred == REJECTED else model.species_names[pred],
                 "confidence": round(float(routed.confidence[j]), 4),
-                "method": routed.method[j],
+                "method": methods[j],
                 "species_key": "" if pred == REJECTED else int(model.species_keys[pred]),
                 "rank_pred": model.rank_names[int(rank_p[i].argmax())],
                 "rank_confidence": round(float(rank_p[i].max()), 4),

@@ -17,8 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from geoloc.identify.batches import shuffled_batches
 from geoloc.params import IdentifyPriorParams
 from geoloc.runtime import torch_threads
+
+FEATURE_CHUNK = 65536  # places encoded at a time (the location encoder's own batch)
 
 
 def random_background(
@@ -55,6 +58,19 @@ class LocationPrior:
         feats = self.encoder.encode(np.asarray(lat, np.float64), np.asarray(lon, np.float64))
         return torch.as_tensor(np.asarray(feats), dtype=torch.float32)
 
+    def _all_features(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """(N, encoder dim) features, encoded `FEATURE_CHUNK` places at a time into one array
+        (never the encoder's per-chunk outputs and their concatenation at once)."""
+        out = None
+        for start in range(0, len(lat), FEATURE_CHUNK):
+            part = self._features(
+                lat[start : start + FEATURE_CHUNK], lon[start : start + FEATURE_CHUNK]
+            )
+            if out is None:
+                out = np.empty((len(lat), part.shape[1]), np.float32)
+            out[start : start + len(part)] = part.numpy()
+        return out
+
     def fit(
         self,
         lat: np.ndarray,
@@ -63,26 +79,29 @@ class LocationPrior:
         params: IdentifyPriorParams,
         seed: int,
     ):
-        """Train the head on the observations (lat, lon, species y) and random background."""
+        """Train the head on the observations (lat, lon, species y) and random background.
+
+        The observations' features are computed once (N x encoder dim); the background points'
+        (`background_per_presence` times more) are computed batch by batch from their places."""
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         rng = np.random.default_rng(seed)
-        obs = self._features(lat, lon)
-        bg = self._features(
-            *random_background(lat, lon, len(lat) * params.background_per_presence, rng)
-        )
+        obs = self._all_features(lat, lon)
+        bg_lat, bg_lon = random_background(lat, lon, len(lat) * params.background_per_presence, rng)
         targets = torch.as_tensor(y, dtype=torch.long)
         pos_weight = float(params.pos_weight or self.n_species)
         self.head = nn.Linear(obs.shape[1], self.n_species)
         optim = torch.optim.Adam(self.head.parameters(), lr=params.lr)
+        every = np.arange(len(obs))
         with torch_threads(1):
             for _ in range(params.epochs):
-                order = torch.randperm(len(obs), generator=generator)
-                for start in range(0, len(order), params.batch_size):
-                    batch = order[start : start + params.batch_size]
-                    bg_batch = torch.randint(len(bg), (len(batch),), generator=generator)
+                for batch, features in shuffled_batches(obs, every, params.batch_size, generator):
+                    bg = torch.randint(len(bg_lat), (len(batch),), generator=generator).numpy()
                     loss = assume_negative_full_loss(
-                        self.head(obs[batch]), targets[batch], self.head(bg[bg_batch]), pos_weight
+                        self.head(features),
+                        targets[batch],
+                        self.head(self._features(bg_lat[bg], bg_lon[bg])),
+                        pos_weight,
                     )
                     optim.zero_grad()
                     loss.backward()
@@ -91,7 +110,7 @@ class LocationPrior:
 
     @torch.no_grad()
     def presence(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        """(N, S) presence probabilities in [0, 1]."""
+        """(N, S) presence probabilities in [0, 1] (callers pass one batch of places at a time)."""
         return torch.sigmoid(self.head(self._features(lat, lon))).numpy()
 
     def state(self) -> dict:

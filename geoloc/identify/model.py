@@ -25,6 +25,7 @@ from geoloc.identify.prototypes import PrototypeClassifier
 from geoloc.io import atomic_path, write_json
 
 MODEL_FILE, ENCODER_FILE, META_FILE = "model.pt", "encoder.pt", "meta.json"
+MODEL_VERSION = 1
 
 
 @dataclass
@@ -105,25 +106,31 @@ class IdentifierModel:
         return self.fused_components(X, presence)
 
     def fused_components(self, X, presence: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """`components` given precomputed presence probabilities (N, S), or None for image only.
+        """`components` given precomputed presence probabilities (N, S), or None for image only."""
+        return self.combine(self.image_probas(X), presence)
+
+    def image_probas(self, X) -> dict[str, np.ndarray]:
+        """The classifier's (all its columns) and the prototypes' probabilities of images `X`."""
+        if self.classifier is None:
+            clf = np.zeros((len(X), 0), dtype=np.float32)
+        else:
+            clf = self.classifier.predict_proba(X)
+        return {"classifier": clf, "prototype": self.prototypes.predict_proba(X)}
+
+    def combine(self, image: dict[str, np.ndarray], presence: np.ndarray | None):
+        """The components from `image_probas`, fused with `presence` when given.
 
         The classifier's columns are the common species, plus, when it was trained with one, an
         "other" column that absorbs rare-species images (so its confidence drops on them); that
         column takes the presence of the likeliest rare species and is dropped after fusion.
         """
-        n = len(X)
-        if self.classifier is None:
-            clf = np.zeros((n, 0), dtype=np.float32)
-        else:
-            clf = self.classifier.predict_proba(X)
-            if presence is not None:
-                cols = presence[:, self.common_idx]
-                if self.classifier_other:
-                    cols = np.column_stack([cols, presence[:, self.rare_mask].max(axis=1)])
-                clf = fuse(clf, cols)
-            clf = clf[:, : len(self.common_idx)]
-        proto = self.prototypes.predict_proba(X)
-        out = {"classifier": clf, "prototype": proto}
+        clf, proto = image["classifier"], image["prototype"]
+        if presence is not None and clf.shape[1]:
+            cols = presence[:, self.common_idx]
+            if self.classifier_other:
+                cols = np.column_stack([cols, presence[:, self.rare_mask].max(axis=1)])
+            clf = fuse(clf, cols)
+        out = {"classifier": clf[:, : len(self.common_idx)], "prototype": proto}
         if presence is not None:
             out["prior"] = presence
             out["prototype"] = fuse(proto, presence)
@@ -143,7 +150,7 @@ class IdentifierModel:
         model_dir.mkdir(parents=True, exist_ok=True)
         state = {
             "format": "geoloc.identifier",
-            "version": 1,
+            "version": MODEL_VERSION,
             "species_keys": self.species_keys.tolist(),
             "species_names": list(self.species_names),
             "common_idx": self.common_idx.tolist(),
@@ -170,18 +177,35 @@ class IdentifierModel:
 
 
 def load_identifier(model_dir: str | Path) -> IdentifierModel:
-    """Rebuild a saved identifier (and its location prior, from the encoder copy beside it)."""
+    """Rebuild a saved identifier (and its location prior, from the encoder copy beside it); a
+    missing, truncated, foreign or incomplete model is one clear GeolocError."""
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
         raise GeolocError(f"no identification model in {model_dir} (run `geoloc train-identifier`)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("format") != "geoloc.identifier":
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file surfaces as many error types
+        raise GeolocError(f"{path}: cannot be read as a torch file ({err})") from None
+    if not isinstance(state, dict) or state.get("format") != "geoloc.identifier":
         raise GeolocError(f"{path} is not a geoloc identification model")
+    if state.get("version") != MODEL_VERSION:
+        raise GeolocError(
+            f"{path}: identification model version {state.get('version')} is not supported "
+            f"(this geoloc reads version {MODEL_VERSION}); retrain with `geoloc train-identifier`"
+        )
+    try:
+        return _rebuild(state, Path(model_dir))
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:
+        raise GeolocError(f"{path}: incomplete or damaged identification model ({err!r})") from None
+
+
+def _rebuild(state: dict, model_dir: Path) -> IdentifierModel:
+    """The model from a checked state (a damaged one raises KeyError, TypeError, ...)."""
     prior = None
     if state["prior"] is not None:
         from geoloc.encoders.location_encoder import load_location_encoder
 
-        encoder = load_location_encoder(Path(model_dir) / ENCODER_FILE)
+        encoder = load_location_encoder(model_dir / ENCODER_FILE)
         prior = LocationPrior.from_state(state["prior"], encoder)
     clf = state["classifier"]
     return IdentifierModel(

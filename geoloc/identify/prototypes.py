@@ -15,9 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from geoloc.identify.batches import float_rows, shuffled_batches
 from geoloc.identify.classifier import softmax
 from geoloc.params import IdentifyParams
 from geoloc.runtime import torch_threads
+
+MEAN_CHUNK = 65536  # rows normalised at a time for the prototypes' starting means
 
 
 class PrototypeNet(nn.Module):
@@ -69,13 +72,17 @@ class PrototypeClassifier:
         n_classes: int,
         params: IdentifyParams,
         text: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ):
+        """Fit on the `rows` of X (all by default; float16 is fine) with labels `y`, one per row."""
+        rows = np.arange(len(X)) if rows is None else rows
         torch.manual_seed(params.seed)
         generator = torch.Generator().manual_seed(params.seed)
-        features = F.normalize(torch.as_tensor(X, dtype=torch.float32), dim=1)
         targets = torch.as_tensor(y, dtype=torch.long)
         visual = torch.zeros(n_classes, X.shape[1])
-        visual.index_add_(0, targets, features)
+        for start in range(0, len(rows), MEAN_CHUNK):
+            part = torch.from_numpy(float_rows(X, rows[start : start + MEAN_CHUNK]))
+            visual.index_add_(0, targets[start : start + MEAN_CHUNK], F.normalize(part, dim=1))
         visual = F.normalize(visual, dim=1)
         text_t = None
         if text is not None and text.shape == (n_classes, X.shape[1]):
@@ -83,19 +90,14 @@ class PrototypeClassifier:
         self.net = PrototypeNet(visual, text_t, self.temperature)
         optim = torch.optim.Adam(self.net.parameters(), lr=params.proto_lr)
         with torch_threads(1):
-            self._loop(features, targets, optim, generator, params)
+            for _ in range(params.proto_epochs):
+                for batch, features in shuffled_batches(X, rows, params.batch_size, generator):
+                    loss = F.cross_entropy(self.net(F.normalize(features, dim=1)), targets[batch])
+                    optim.zero_grad()
+                    loss.backward()
+                    optim.step()
         self.net.eval()
         return self
-
-    def _loop(self, features, targets, optim, generator, params: IdentifyParams):
-        for _ in range(params.proto_epochs):
-            order = torch.randperm(len(features), generator=generator)
-            for start in range(0, len(order), params.batch_size):
-                batch = order[start : start + params.batch_size]
-                loss = F.cross_entropy(self.net(features[batch]), targets[batch])
-                optim.zero_grad()
-                loss.backward()
-                optim.step()
 
     @property
     def uses_text(self) -> bool:

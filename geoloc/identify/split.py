@@ -28,8 +28,10 @@ def stratified_split(
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
+    by_label = np.argsort(labels, kind="stable")  # each class's members, ascending: O(N log N)
+    starts = np.flatnonzero(np.r_[True, labels[by_label][1:] != labels[by_label][:-1]])
+    for members in np.split(by_label, starts[1:]) if len(labels) else []:
+        members = rng.permutation(members)
         n = len(members)
         if n < 3:
             parts[0].append(members)

@@ -29,7 +29,7 @@ def run_train_identifier(params: Params, paths: IdentifierPaths) -> dict:
     encoder = load_prior_encoder(paths.encoder) if identify.prior.enabled else None
     device = resolve_device(params.runtime.device)
     outcome = train_identifier(table, taxonomy, identify, encoder=encoder, device=device)
-    write_outcome(outcome, paths, identify.rank, with_encoder=encoder is not None)
+    write_outcome(outcome, paths, with_encoder=encoder is not None)
     return outcome.metrics
 
 
@@ -41,7 +41,7 @@ def read_inputs(paths: IdentifierPaths, rank: str):
         raise GeolocError(
             f"filtered table not found: {paths.observations} (run the filter stage first)"
         )
-    table = read_embeddings(paths.embeddings)
+    table = read_embeddings(paths.embeddings, dtype=None)  # float16 as stored: batches convert
     columns = ["gbif_id", "species_key", "species", rank]
     return table, pd.read_parquet(paths.observations, columns=columns)
 
@@ -60,18 +60,9 @@ def load_prior_encoder(path: Path | None):
     return load_location_encoder(path)
 
 
-def write_outcome(outcome: Outcome, paths: IdentifierPaths, rank: str, with_encoder: bool):
+def write_outcome(outcome: Outcome, paths: IdentifierPaths, with_encoder: bool):
     """The model directory (with a copy of the encoder when the prior uses it) and the results."""
     outcome.model.save(paths.model_dir, paths.encoder if with_encoder else None)
     write_json(paths.results / "metrics.json", outcome.metrics)
     write_json(paths.results / "report.json", outcome.details)
-    tables = (
-        (rank, outcome.details["rank_classifier"]["test"]),
-        ("species", outcome.details["species_prototypes"]),
-    )
-    frames = []
-    for level, report in tables:
-        frame = pd.DataFrame(report["per_class"])
-        frame.insert(0, "level", level)
-        frames.append(frame)
-    write_csv(pd.concat(frames), paths.results / "per_class.csv")
+    write_csv(outcome.per_class, paths.results / "per_class.csv")

@@ -18,10 +18,15 @@ from tqdm.auto import tqdm
 from geoloc.embed.store import EmbeddingTable
 from geoloc.identify.classifier import EmbeddingClassifier
 from geoloc.identify.dataset import IdentifyData, prepare_data, split_counts
-from geoloc.identify.evaluation import evaluate_image_only, evaluate_with_prior
+from geoloc.identify.evaluation import classifier_ranks, evaluate
 from geoloc.identify.hybrid import Thresholds
 from geoloc.identify.location_prior import LocationPrior
-from geoloc.identify.metrics import classification_report, minority_recall
+from geoloc.identify.metrics import (
+    classification_report,
+    macro_f1,
+    minority_recall,
+    per_class_table,
+)
 from geoloc.identify.model import IdentifierModel, text_matrix
 from geoloc.identify.prototypes import PrototypeClassifier
 from geoloc.io import to_jsonable
@@ -34,30 +39,31 @@ class Outcome:
 
     model: IdentifierModel
     metrics: dict  # flat numbers for results/identifier/<ds>/metrics.json
-    details: dict  # confusion matrices, curves, per-class tables for the report
+    details: dict  # bounded report data: runs, confusion of the best-supported classes, curves
+    per_class: pd.DataFrame  # level, name, support, test accuracy of every rank class and species
 
 
 def fit_rank_classifiers(data: IdentifyData, params: IdentifyParams, device, progress):
-    """Every head x remedy on the rank labels; keep the best by validation macro-F1."""
+    """Every head x remedy on the rank labels; keep the best by validation macro-F1.
+    Returns (classifier, details for the report, its test accuracy per class)."""
     names, y_rank = data.labels.rank_names, data.y_rank
+    y_val, y_test = y_rank[data.val], y_rank[data.test]
     runs, best, best_score, flat = [], None, -1.0, {}
     for head in params.heads:
         for remedy in params.remedies:
             clf = EmbeddingClassifier(head=head, remedy=remedy, hidden=params.hidden)
-            clf.fit(data.X[data.train], y_rank[data.train], params, len(names), device)
+            clf.fit(data.X, y_rank[data.train], params, len(names), device, data.rows(data.train))
             progress.update()
-            val_report = classification_report(
-                y_rank[data.val], clf.predict_proba(data.X[data.val]), names
-            )
-            test_report = classification_report(
-                y_rank[data.test], clf.predict_proba(data.X[data.test]), names
-            )
-            minority = minority_recall(test_report, y_rank[data.train], len(names))
+            val_ranks = classifier_ranks(clf, data, data.val, params.predict_batch)
+            val_f1 = macro_f1(y_val, val_ranks.pred, len(names))
+            test_ranks = classifier_ranks(clf, data, data.test, params.predict_batch)
+            test_report = classification_report(y_test, test_ranks, names)
+            minority = minority_recall(y_test, test_ranks.pred, y_rank[data.train], len(names))
             runs.append(
                 {
                     "head": head,
                     "remedy": remedy,
-                    "val_macro_f1": val_report["macro_f1"],
+                    "val_macro_f1": val_f1,
                     "minority_recall": minority,
                     **{
                         k: test_report[k] for k in ("top1", "top5", "macro_f1", "balanced_accuracy")
@@ -66,12 +72,13 @@ def fit_rank_classifiers(data: IdentifyData, params: IdentifyParams, device, pro
             )
             for key in ("top1", "top5", "macro_f1"):
                 flat[f"{params.rank}_{head}_{remedy}_{key}"] = test_report[key]
-            if val_report["macro_f1"] > best_score:
-                best, best_score = (clf, test_report, f"{head}/{remedy}"), val_report["macro_f1"]
-    clf, report, label = best
+            if val_f1 > best_score:
+                best, best_score = (clf, test_report, f"{head}/{remedy}", test_ranks), val_f1
+    clf, report, label, test_ranks = best
     flat.update({f"{params.rank}_{k}": report[k] for k in ("top1", "top5", "macro_f1")})
     flat[f"{params.rank}_balanced_accuracy"] = report["balanced_accuracy"]
-    return clf, {"best": label, "runs": runs, "test": report, "metrics": flat}
+    per_class = per_class_table(y_test, test_ranks.pred, names)
+    return clf, {"best": label, "runs": runs, "test": report, "metrics": flat}, per_class
 
 
 def fit_species_classifier(data: IdentifyData, params: IdentifyParams, device):
@@ -83,11 +90,11 @@ def fit_species_classifier(data: IdentifyData, params: IdentifyParams, device):
         return None, other
     to_class = np.full(len(rare_mask), len(common_idx) if other else -1)
     to_class[common_idx] = np.arange(len(common_idx))
-    rows = data.train[to_class[y[data.train]] >= 0]
+    part = data.train[to_class[y[data.train]] >= 0]
     clf = EmbeddingClassifier(
         head=params.species_head, remedy=params.species_remedy, hidden=params.hidden
     )
-    clf.fit(data.X[rows], to_class[y[rows]], params, len(common_idx) + other, device)
+    clf.fit(data.X, to_class[y[part]], params, len(common_idx) + other, device, data.rows(part))
     return clf, other
 
 
@@ -97,7 +104,7 @@ def fit_prototypes(data: IdentifyData, table: EmbeddingTable, params: IdentifyPa
     species_keys = data.labels.species_keys
     text = text_matrix(table, species_keys) if params.text_prototypes else None
     return PrototypeClassifier().fit(
-        data.X[data.train], data.y[data.train], len(species_keys), params, text=text
+        data.X, data.y[data.train], len(species_keys), params, text=text, rows=data.rows(data.train)
     )
 
 
@@ -144,9 +151,11 @@ def train_identifier(
     with_prior = encoder is not None and params.prior.enabled
     jobs = len(params.heads) * len(params.remedies) + 2 + with_prior
     metrics = split_counts(data)
-    details = {"rank": params.rank, "species_names": data.labels.species_names}
+    details = {"rank": params.rank}
     with tqdm(total=jobs, desc="train-identifier: fitting", unit="model") as progress:
-        rank_clf, rank_details = fit_rank_classifiers(data, params, device, progress)
+        rank_clf, rank_details, rank_per_class = fit_rank_classifiers(
+            data, params, device, progress
+        )
         metrics.update(rank_details.pop("metrics"))
         details["rank_classifier"] = rank_details
         classifier = fit_species_classifier(data, params, device)
@@ -159,18 +168,22 @@ def train_identifier(
             proto_visual_weight=proto.visual_weight,
         )
         model = assemble_model(data, table, params, (rank_clf, rank_details), classifier, proto)
-        model.thresholds, image_probas, found, shown = evaluate_image_only(model, data, params)
-        metrics.update(found)
-        details.update(shown)
         if with_prior:
             train = data.train
             model.prior = LocationPrior(encoder, len(data.labels.species_keys)).fit(
                 data.lat[train], data.lon[train], data.y[train], params.prior, params.seed
             )
             progress.update()
-            model.thresholds_prior, found, shown = evaluate_with_prior(
-                model, data, params, image_probas
-            )
-            metrics.update(found)
-            details.update(shown)
-    return Outcome(model=model, metrics=to_jsonable(metrics), details=to_jsonable(details))
+    found = evaluate(model, data, params)
+    model.thresholds, model.thresholds_prior = found.thresholds, found.thresholds_prior
+    metrics.update(found.metrics)
+    details.update(found.details)
+    per_class = pd.concat(
+        [rank_per_class.assign(level=params.rank), found.per_class.assign(level="species")]
+    )
+    return Outcome(
+        model=model,
+        metrics=to_jsonable(metrics),
+        details=to_jsonable(details),
+        per_class=per_class[["level", "name", "support", "accuracy"]],
+    )

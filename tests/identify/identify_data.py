@@ -127,3 +127,30 @@ class FakeBackbone:
     def embed_pil(self, images, batch_size=64):
         v = self.centres[[im.getpixel((0, 0))[0] for im in images]]
         return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def many_species(n_species: int, counts: tuple[int, int], dim: int = 8, seed: int = 0):
+    """(EmbeddingTable, taxonomy) with `n_species` species, half with counts[0] observations and
+    half with counts[1], two species per family, float16 embeddings as the store keeps them."""
+    rng = np.random.default_rng(seed)
+    per_species = np.where(np.arange(n_species) % 2 == 0, counts[0], counts[1])
+    species = np.repeat(np.arange(n_species), per_species)
+    centres = rng.normal(size=(n_species, dim))
+    emb = centres[species] + 0.3 * rng.normal(size=(len(species), dim))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    lat, lon = rng.uniform(43.5, 49.5, len(species)), rng.uniform(-1, 6.5, len(species))
+    gbif = np.arange(len(species), dtype=np.int64)
+    keys = (1000 + species).astype(np.int64)
+    table = EmbeddingTable(
+        gbif_id=gbif, embedding=emb.astype(np.float16), lat=lat, lon=lon, species_key=keys,
+        attrs={"backbone": "fake", "image_size": 32, "dim": dim},
+    )  # fmt: skip
+    taxonomy = pd.DataFrame(
+        {
+            "gbif_id": gbif,
+            "species_key": keys,
+            "species": [f"Genus species{s}" for s in species],
+            "family": [f"Family{s // 2}" for s in species],
+        }
+    )
+    return table, taxonomy

@@ -4,9 +4,11 @@ errors CSV, EXIF GPS."""
 from __future__ import annotations
 
 import math
+import shutil
 
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -79,3 +81,37 @@ def test_identify_cli_user_errors(trained, tmp_path):
     result = runner.invoke(main, ["identify", str(tmp_path), "--model", str(tmp_path),
                                   "--out", str(tmp_path / "o.csv")])  # fmt: skip
     assert result.exit_code == 1 and "no identification model" in result.output
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign", "incomplete", "encoder"])
+def test_identify_with_a_damaged_model_is_one_clear_error(trained, tmp_path, damage):
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained[0] / "model", model_dir)
+    model_pt, meta = model_dir / "model.pt", model_dir / "meta.json"
+    if damage == "truncated":  # an interrupted copy: both files cut short
+        model_pt.write_bytes(model_pt.read_bytes()[:1000])
+        meta.write_text(meta.read_text()[:20])
+    elif damage == "foreign":  # another torch file under the model's name
+        shutil.copyfile(model_dir / "encoder.pt", model_pt)
+    elif damage == "incomplete":  # the right format, a part missing
+        state = torch.load(model_pt, weights_only=True)
+        del state["prototypes"]
+        torch.save(state, model_pt)
+    else:  # the encoder copy beside the model is cut short
+        encoder = model_dir / "encoder.pt"
+        encoder.write_bytes(encoder.read_bytes()[:500])
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (8, 8), (1, 0, 0)).save(tmp_path / "images" / "a.png")
+    args = ["identify", str(tmp_path / "images"), "--model", str(model_dir), "--out", str(tmp_path / "o.csv")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert (
+        result.exit_code == 1
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert "Traceback" not in result.output
+    expected = {"truncated": "cannot be read as a torch file", "foreign": "is not a geoloc identification model",
+                "incomplete": "incomplete or damaged identification model", "encoder": "encoder.pt"}  # fmt: skip
+    assert expected[damage] in result.output
+    assert not (tmp_path / "o.csv").exists()
