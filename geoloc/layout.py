@@ -109,6 +109,7 @@ class ReportPaths(StepPaths):
     reid: Path  # the reid step's metrics.json
     cluster: Path  # the cluster step's metrics.json
     out: Path  # report.html
+    headline: Path  # the summary step's folder of headline metrics (one small file per block)
 
 
 @dataclass(frozen=True)
@@ -191,4 +192,5 @@ class Layout:
             self.reid().out,
             self.cluster().out,
             results / "report.html",
+            results / "headline",
         )

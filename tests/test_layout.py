@@ -42,6 +42,8 @@ def _layout_outputs(step: str, dataset: str | None, params) -> set[Path]:
         return {identifier.model_dir, identifier.results}
     if step == "evaluate":
         return {layout.evaluate(dataset, params.data.archive).out_dir}
+    if step == "summary":
+        return {layout.report().headline}
     if step == "reid":
         return {layout.reid().out, layout.reid().run}
     return {{"cluster": layout.cluster, "report": layout.report}[step]().out}

@@ -191,7 +191,7 @@ def test_queued_experiments_both_finish_with_metrics(tiny_repo):
     }
     for name in ("q-two", "q-four"):
         metrics = json.dumps(runs[name]["data"]["metrics"])
-        assert "auc_trained" in metrics, (name, metrics)
+        assert "cv_trained" in metrics, (name, metrics)
 
 
 def _fails(cmd: list[str], cwd: Path) -> str:
