@@ -74,9 +74,9 @@ def test_header_names_the_newest_result_commit_backbone_and_experiment(tmp_path,
         if path.name != "summary.json":
             os.utime(path, (1_700_000_000, 1_700_000_000))
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
-    page, _ = render_report(layout.report(), Params(embed={"backbone": "dinov2-vits14"}))
+    page, _ = render_report(layout.report(), Params(embed={"backbone": "dinov2-vitb14"}))
     header = page.split("<h1>", 1)[1].split("</table>", 1)[0]
-    assert "2027-01-15 08:00 UTC" in header and "dinov2-vits14" in header
+    assert "2027-01-15 08:00 UTC" in header and "dinov2-vitb14" in header
     assert "workspace" in header and "not a git checkout" in header
 
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
