@@ -6,23 +6,54 @@ is modelled from its records (presences) against a target-group background of `s
 records of the other species (geoloc.sdm.background); the rows are the union of all presences and
 backgrounds, split into `sdm.folds` folds by spatial blocks of `sdm.block_km` (geoloc.geometry).
 
-The design itself is compact (row indices, their species keys, the background rows); the dense
-(rows x species) targets and weights a batched learner needs are built on request for any
-subset of species columns, so the fits can run on bounded blocks of species.
+The design is compact (row indices, their species, the background prefix). The learners see it a
+block of species at a time (`blocks`), as the (row, species) pairs that enter each model: a block
+costs its species' presences plus block size x background, never rows x species.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from geoloc.errors import GeolocError
 from geoloc.geometry import spatial_folds
 from geoloc.sdm.background import Background, target_group_background
 
-ALL = slice(None)
+
+@dataclass(frozen=True)
+class SpeciesBlock:
+    """The (row, species) pairs of consecutive kept species `columns`, sorted by row then
+    species: each pair is a row of the design (a record of the species or of its background)
+    in that species' model."""
+
+    columns: slice  # of SpeciesDesign.kept
+    rows: np.ndarray  # (M,) int64 design rows
+    species: np.ndarray  # (M,) int64 species of the pair, 0..n_species-1 within the block
+    presence: np.ndarray  # (M,) bool: the row is a record of the species
+    n_rows: int  # design rows (R)
+
+    @property
+    def n_species(self) -> int:
+        return self.columns.stop - self.columns.start
+
+    def matrices(self, pairs=slice(None), species=None) -> tuple[sparse.csr_array, ...]:
+        """(targets, weights) as sparse (R, s) arrays (the learners' input) of the `pairs`
+        (index or mask) for the block's species, or for the subset `species` (bool, (k,))."""
+        rows, columns = self.rows[pairs], self.species[pairs]
+        presence, n_columns = self.presence[pairs], self.n_species
+        if species is not None:
+            keep = species[columns]
+            rows, columns, presence = rows[keep], columns[keep], presence[keep]
+            columns, n_columns = (np.cumsum(species) - 1)[columns], int(species.sum())
+        shape = (self.n_rows, n_columns)
+        weights = sparse.csr_array((np.ones(len(rows), np.float32), (rows, columns)), shape)
+        targets = sparse.csr_array((presence.astype(np.float32), (rows, columns)), shape)
+        return targets, weights
 
 
 @dataclass(frozen=True)
@@ -30,27 +61,41 @@ class SpeciesDesign:
     """Kept species, their rows and folds; `species` lists every species of the table."""
 
     species: pd.DataFrame  # index species_key: species, n_presences, skipped
-    kept: np.ndarray  # (S,) keys of the modelled species
+    kept: np.ndarray  # (S,) sorted keys of the modelled species
     rows: np.ndarray  # (R,) sorted rows of the observation table used by any model
     row_keys: np.ndarray  # (R,) species key of each row
     lat: np.ndarray  # (R,)
     lon: np.ndarray  # (R,)
-    background: Background  # shared background rows and which species each serves
+    background: Background  # shared background rows and where each species' ends
     folds: np.ndarray  # (R,) spatial fold of each row
 
-    def targets(self, columns=ALL) -> np.ndarray:
-        """(R, s) float32: 1 where the row is a record of the species, for `columns` of kept."""
-        return (self.row_keys[:, None] == self.kept[None, columns]).astype(np.float32)
+    def blocks(self, size: int) -> Iterator[SpeciesBlock]:
+        """The kept species in blocks of `size` consecutive species, in `kept` order."""
+        by_species, starts = self._presences_by_species()
+        background_rows = np.searchsorted(self.rows, self.background.index)
+        for start in range(0, len(self.kept), size):
+            columns = slice(start, min(start + size, len(self.kept)))
+            presences = by_species[starts[columns.start] : starts[columns.stop]]
+            members = self.background.members(columns)  # (L, k): bounded by block x background
+            at, column = np.nonzero(members)
+            rows = np.concatenate([presences, background_rows[at]])
+            species = np.concatenate(
+                [np.searchsorted(self.kept, self.row_keys[presences]) - start, column]
+            )
+            presence = np.arange(len(rows)) < len(presences)
+            order = np.lexsort((species, rows))
+            yield SpeciesBlock(
+                columns, rows[order], species[order], presence[order], len(self.rows)
+            )
 
-    def weights(self, columns=ALL) -> np.ndarray:
-        """(R, s) float32: 1 on the rows that enter the species' model (its presences and its
-        background), 0 elsewhere."""
-        in_background = np.zeros((len(self.rows), len(self.kept[columns])), dtype=bool)
-        at = np.searchsorted(self.rows, self.background.index)
-        in_background[at] = self.background.mask[:, columns]
-        return ((self.row_keys[:, None] == self.kept[None, columns]) | in_background).astype(
-            np.float32
-        )
+    def _presences_by_species(self) -> tuple[np.ndarray, np.ndarray]:
+        """Design rows of kept species' records grouped by species, and each species' start."""
+        code = np.searchsorted(self.kept, self.row_keys)
+        code = np.where(self.kept[np.minimum(code, len(self.kept) - 1)] == self.row_keys, code, -1)
+        order = np.argsort(code, kind="stable")
+        order = order[code[order] >= 0]
+        counts = np.bincount(code[order], minlength=len(self.kept))
+        return order, np.concatenate([[0], np.cumsum(counts)])
 
 
 def species_design(observations: pd.DataFrame, sdm) -> SpeciesDesign:
@@ -62,6 +107,12 @@ def species_design(observations: pd.DataFrame, sdm) -> SpeciesDesign:
         raise GeolocError(
             f"no species has >= {sdm.min_presences} records (sdm.min_presences); "
             "nothing to evaluate"
+        )
+    if len(counts) == 1:
+        raise GeolocError(
+            f"the observations hold one species only ({names.iloc[0]}): there is no "
+            "target-group background (records of other species) to fit presence-only SDMs "
+            "against; evaluate a dataset with several species"
         )
     keys = observations["species_key"].to_numpy()
     background = target_group_background(keys, kept, sdm.background, sdm.seed)

@@ -19,50 +19,116 @@ multilabel targets; with 1-D targets it returns the usual (N, 2).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.tree import DecisionTreeClassifier
 
 from geoloc.errors import GeolocError
 
+_CHUNK_ROWS = 65536  # rows standardised or predicted at a time
 
-def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
-    """(Y (N, S) float32 in {0, 1}, weights (N, S) float32, whether y was 1-D, class weights
-    (2, S): sklearn's "balanced" n / (2 n_class) for background and presence rows, counted per
-    species on its own rows). No copies of float32 inputs: these (N, S) arrays are the largest
-    in a fit."""
-    y = np.asarray(y)
-    single = y.ndim == 1
-    targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-    presence = targets == 1
-    if np.count_nonzero(presence) + np.count_nonzero(targets == 0) != targets.size:
+
+@dataclass(frozen=True)
+class Pairs:
+    """The (row, species) entries of a fit that carry weight, sorted by row then species: the
+    one form every learner works from, whatever the input (dense or sparse (N, S))."""
+
+    rows: np.ndarray  # (M,) int64 rows of X
+    species: np.ndarray  # (M,) int64 columns of Y
+    targets: np.ndarray  # (M,) float32: 1 presence, 0 background
+    weights: np.ndarray  # (M,) float32 > 0 sample weights
+    n_rows: int
+    n_species: int
+    single: bool  # y was 1-D: predictions in sklearn's (N, 2) shape
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(S,) rows and presences of each species."""
+        n_used = np.bincount(self.species, minlength=self.n_species)
+        return n_used, np.bincount(self.species[self.targets > 0], minlength=self.n_species)
+
+    def class_weights(self) -> np.ndarray:
+        """(2, S) float32: sklearn's "balanced" n / (2 n_class) for background and presence
+        rows, counted per species on its own rows."""
+        n_used, n_pos = self.counts()
+        return np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)]).astype(np.float32)
+
+    def balanced_weights(self, class_weights: np.ndarray) -> np.ndarray:
+        """(M,) sample weight x class weight of each pair."""
+        negative, positive = class_weights
+        return self.weights * (
+            negative[self.species] + self.targets * (positive - negative)[self.species]
+        )
+
+    def on_rows(self, rows: np.ndarray) -> Pairs:
+        """The same pairs on a sub-table holding the sorted `rows` of X (all used rows)."""
+        return replace(self, rows=np.searchsorted(rows, self.rows), n_rows=len(rows))
+
+    def matrix(self, values: np.ndarray) -> sparse.csr_array:
+        """`values` (M,) as a sparse (N, S) array."""
+        shape = (self.n_rows, self.n_species)
+        return sparse.csr_array((values, (self.rows, self.species)), shape=shape)
+
+
+def _pairs(y, sample_weight) -> Pairs:
+    """The weighted pairs of targets `y` ((N,) or (N, S), 0 background / 1 presence) under
+    `sample_weight` (same shape or broadcastable, 0 = the row is not in that species' model);
+    either may be a scipy.sparse array, then only its stored entries are read."""
+    if sparse.issparse(y) or sparse.issparse(sample_weight):
+        pairs = _sparse_pairs(y, sample_weight)
+    else:
+        pairs = _dense_pairs(y, sample_weight)
+    n_used, n_pos = pairs.counts()
+    if (n_pos == 0).any() or (n_pos == n_used).any():
+        raise ValueError("every species needs at least one presence and one background row")
+    return pairs
+
+
+def _check_targets(values: np.ndarray) -> None:
+    if np.count_nonzero(values == 1) + np.count_nonzero(values == 0) != values.size:
         raise ValueError("targets must be 0 (background) or 1 (presence)")
+
+
+def _check_weights(values: np.ndarray) -> None:
+    if values.min(initial=0) < 0:
+        raise ValueError("sample weights must be non-negative")
+
+
+def _dense_pairs(y, sample_weight) -> Pairs:
+    y = np.asarray(y)
+    targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+    _check_targets(targets)
     if sample_weight is None:
         weights = np.ones_like(targets)
     else:
         weights = np.asarray(sample_weight, dtype=np.float32).reshape(len(y), -1)
-        if weights.shape != targets.shape:
-            weights = np.broadcast_to(weights, targets.shape).copy()
-    if weights.min(initial=0) < 0:
-        raise ValueError("sample weights must be non-negative")
-    used = weights > 0
-    n_used = _count(used)
-    n_pos = _count(np.logical_and(used, presence, out=used))
-    if (n_pos == 0).any() or (n_pos == n_used).any():
-        raise ValueError("every species needs at least one presence and one background row")
-    class_weights = np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)])
-    return targets, weights, single, class_weights.astype(np.float32)
+        weights = np.broadcast_to(weights, targets.shape)
+    _check_weights(weights)
+    rows, species = np.nonzero(weights > 0)
+    return Pairs(
+        rows, species, targets[rows, species], weights[rows, species], *targets.shape, y.ndim == 1
+    )
 
 
-def _count(mask: np.ndarray) -> np.ndarray:
-    """Per-column counts of a 2-D bool mask (int32 sums of its bytes: 2x numpy's bool sum)."""
-    return mask.view(np.uint8).sum(0, dtype=np.int32)
-
-
-def _balanced(targets: np.ndarray, weights: np.ndarray, class_weights: np.ndarray) -> np.ndarray:
-    """sample_weight x class weight (see `_targets`) as one (N, S) array."""
-    negative, positive = class_weights
-    return weights * (negative + targets * (positive - negative))
+def _sparse_pairs(y, sample_weight) -> Pairs:
+    targets = sparse.csr_array(y, dtype=np.float32)
+    targets.sum_duplicates()
+    _check_targets(targets.data)
+    if sample_weight is None:
+        sample_weight = np.ones(targets.shape, dtype=np.float32)
+    weights = sparse.csr_array(sample_weight, dtype=np.float32)
+    if weights.shape != targets.shape:
+        raise ValueError(f"sample_weight {weights.shape} does not match targets {targets.shape}")
+    weights.sum_duplicates()
+    _check_weights(weights.data)
+    weights.eliminate_zeros()
+    n_rows, n_species = targets.shape
+    rows = np.repeat(np.arange(n_rows), np.diff(weights.indptr))
+    species = weights.indices.astype(np.int64)
+    values = np.asarray(targets[rows, species], dtype=np.float32)
+    return Pairs(rows, species, values, weights.data, n_rows, n_species, False)
 
 
 def _proba(positive: np.ndarray, single: bool) -> np.ndarray:
@@ -72,7 +138,9 @@ def _proba(positive: np.ndarray, single: bool) -> np.ndarray:
 class _TorchSdm(ClassifierMixin, BaseEstimator):
     """Shared plumbing of the batched torch learners: device, standardisation, output shape."""
 
-    def _setup(self, X):
+    def _setup(self, X) -> None:
+        """Device, dtype and the standardisation of X's columns (over all its rows, whichever
+        rows a fit uses: the penalty then means the same for any block of species)."""
         import torch
 
         from geoloc.runtime import resolve_device
@@ -81,25 +149,22 @@ class _TorchSdm(ClassifierMixin, BaseEstimator):
             self.device if isinstance(self.device, torch.device) else resolve_device(self.device)
         )
         self.dtype_ = getattr(torch, self.dtype)
-        X = np.asarray(X)
+        X, dtype = np.asarray(X), np.dtype(self.dtype)
         # the mean summed in float64: a constant column (e.g. a degree-0 harmonic) then centres
         # to exact zeros, not float32 rounding noise blown up to unit variance
-        self.mean_ = self._tensor(X.mean(0, dtype=np.float64))
-        centred = self._tensor(X) - self.mean_
-        self.scale_ = centred.square().mean(0).sqrt_().clamp_min_(1e-12)
+        mean = X.mean(0, dtype=np.float64).astype(dtype)
+        squares = np.zeros(X.shape[1], dtype=np.float64)
+        for start in range(0, len(X), _CHUNK_ROWS):  # no full centred copy of X
+            centred = np.asarray(X[start : start + _CHUNK_ROWS], dtype=dtype) - mean
+            squares += np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
+        self.mean_ = self._tensor(mean)
+        self.scale_ = self._tensor(np.sqrt(squares / max(len(X), 1))).clamp_min_(1e-12)
         self.classes_ = np.array([0, 1])
-        return centred.div_(self.scale_)
 
     def _tensor(self, array):
         import torch
 
         return torch.as_tensor(array, dtype=self.dtype_, device=self.device_)
-
-    def _index(self, mask_or_rows):
-        import torch
-
-        rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
-        return torch.as_tensor(rows, dtype=torch.long, device=self.device_)
 
     def _standardise(self, X):
         return (self._tensor(np.asarray(X)) - self.mean_) / self.scale_
@@ -155,21 +220,24 @@ class BatchedLogistic(_TorchSdm):
 
         from geoloc.sdm.newton import LogisticBlocks, batched_newton
 
-        targets, weights, self.single_, class_weights = _targets(y, sample_weight)
-        Xs = self._setup(X)
-        d = Xs.shape[1]
+        pairs = _pairs(y, sample_weight)
+        self.single_ = pairs.single
+        self._setup(X)
+        used = np.unique(pairs.rows)  # only the rows some species uses are standardised
+        Xs = self._standardise(np.asarray(X)[used])
+        d, n_species = Xs.shape[1], pairs.n_species
         blocks = LogisticBlocks(
             torch.cat([Xs, torch.ones_like(Xs[:, :1])], 1),  # intercept column
-            targets,
-            weights,
+            pairs.on_rows(used),
             self.C,
-            class_weights if self.class_weight == "balanced" else None,
+            pairs.class_weights() if self.class_weight == "balanced" else None,
         )
+        del Xs
         scale = self.C * blocks.total_weight  # per species: a mean loss, like sklearn's
         f64 = torch.float64
-        theta0 = torch.zeros(targets.shape[1], d + 1, dtype=f64, device=self.device_)
+        theta0 = torch.zeros(n_species, d + 1, dtype=f64, device=self.device_)
         previous = getattr(self, "coef_", None) if self.warm_start else None
-        if previous is not None and previous.shape == (d, targets.shape[1]):
+        if previous is not None and previous.shape == (d, n_species):
             # like sklearn's warm_start: start from the last fit (e.g. the next CV fold)
             theta0 = torch.cat([previous.T, self.intercept_[:, None]], 1).to(self.device_, f64)
         theta, iterations = batched_newton(
@@ -214,12 +282,14 @@ class BatchedMLP(_TorchSdm):
     def fit(self, X, y, sample_weight=None):
         import torch
 
-        targets, weights, self.single_, class_weights = _targets(y, sample_weight)
-        weights = _balanced(targets, weights, class_weights)
-        Xs = self._setup(X)
-        Y, Wt = self._tensor(targets), self._tensor(weights)
+        pairs = _pairs(y, sample_weight)
+        self.single_ = pairs.single
+        targets = pairs.matrix(pairs.targets)
+        weights = pairs.matrix(pairs.balanced_weights(pairs.class_weights()))
+        self._setup(X)
+        Xs = self._standardise(X)
         n, d = Xs.shape
-        s = Y.shape[1]
+        s = pairs.n_species
         generator = torch.Generator().manual_seed(self.seed)
 
         def init(*shape, fan_in):
@@ -236,10 +306,12 @@ class BatchedMLP(_TorchSdm):
         optimizer = torch.optim.AdamW(self.params_, lr=self.lr, weight_decay=self.weight_decay)
         for _ in range(self.epochs):
             for batch in torch.randperm(n, generator=generator).split(self.batch_size):
+                rows = batch.numpy()  # (batch, S) dense only for the batch
+                Y, Wt = self._tensor(targets[rows].toarray()), self._tensor(weights[rows].toarray())
                 batch = batch.to(self.device_)
                 optimizer.zero_grad()
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                    self._forward(Xs[batch]), Y[batch], weight=Wt[batch], reduction="sum"
+                    self._forward(Xs[batch]), Y, weight=Wt, reduction="sum"
                 )
                 (loss / n).backward()
                 optimizer.step()
@@ -277,15 +349,18 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
         self.device = device
 
     def fit(self, X, y, sample_weight=None):
-        targets, weights, self.single_, _ = _targets(y, sample_weight)
+        pairs = _pairs(y, sample_weight)
+        self.single_ = pairs.single
         X = np.asarray(X, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
         self.classes_ = np.array([0, 1])
         self.forests_ = []
-        for s in range(targets.shape[1]):
-            used = weights[:, s] > 0
-            presences = np.flatnonzero(used & (targets[:, s] > 0))
-            background = np.flatnonzero(used & (targets[:, s] == 0))
+        order = np.lexsort((pairs.rows, pairs.species))  # by species, rows ascending
+        starts = np.searchsorted(pairs.species[order], np.arange(pairs.n_species + 1))
+        for s in range(pairs.n_species):
+            own = order[starts[s] : starts[s + 1]]
+            presences = pairs.rows[own[pairs.targets[own] > 0]]
+            background = pairs.rows[own[pairs.targets[own] == 0]]
             trees = []
             for _ in range(self.n_estimators):
                 rows = np.concatenate(
@@ -299,7 +374,8 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
                     min_samples_leaf=self.min_samples_leaf,
                     random_state=int(rng.integers(2**31 - 1)),
                 )
-                trees.append(tree.fit(X[rows], targets[rows, s]))
+                labels = np.repeat(np.float32([1, 0]), len(presences))
+                trees.append(tree.fit(X[rows], labels))
             self.forests_.append(trees)
         return self
 

@@ -38,35 +38,39 @@ _SEGMENT = 64  # own rows are packed per species into zero-padded segments of th
 class LogisticBlocks:
     """The design split into a shared dense block and per-species own rows, on one device.
 
-    `X` (N, P) already carries its intercept column; `Y`, `W` (N, S) numpy targets and weights
-    (0 = row unused by that species), split on the host so that only used entries reach the
+    `X` (N, P) already carries its intercept column; `pairs` (geoloc.sdm.learners.Pairs) are the
+    weighted (row of X, species) entries with their targets, so only used entries reach the
     device; `class_weight` (2, S) optional multipliers of every species' background and presence
     rows. `C` scales the data term. `gradient(theta, idx)` takes the full parameter matrix (S, P)
     and the species `idx` to evaluate.
     """
 
-    def __init__(self, X, Y, W, C: float, class_weight=None, hessian_rows: int = 4096):
-        used = W > 0
-        n_used = used.view(np.uint8).sum(1, dtype=np.int32)
-        shared, own = n_used > 1, np.flatnonzero(n_used == 1)
-        owner = used[own].argmax(1)
-        order = np.argsort(owner, kind="stable")  # own rows grouped by species
-        own, owner = own[order], owner[order]
-        y_sh, w_sh = Y[shared].T, W[shared].T  # species-major: a subset of species is a block
-        y_own, w_own = Y[own, owner], W[own, owner]
-        if class_weight is not None:  # on the used entries only: no pass over (N, S)
-            negative, positive = class_weight
-            w_sh = w_sh * (negative + y_sh.T * (positive - negative)).T
-            w_own = w_own * (negative[owner] + y_own * (positive - negative)[owner])
+    def __init__(self, X, pairs, C: float, class_weight=None, hessian_rows: int = 4096):
+        rows, species, y, w = pairs.rows, pairs.species, pairs.targets, pairs.weights
+        if class_weight is not None:  # on the used entries only
+            w = pairs.balanced_weights(class_weight)
+        n_species = pairs.n_species
+        shared_row = np.bincount(rows, minlength=len(X)) > 1
+        in_shared = shared_row[rows]
+        shared = np.flatnonzero(shared_row)
+        at = (species[in_shared], np.searchsorted(shared, rows[in_shared]))
+        # species-major: a subset of species is a block
+        y_sh = np.zeros((n_species, len(shared)), dtype=np.float32)
+        w_sh = np.zeros((n_species, len(shared)), dtype=np.float32)
+        y_sh[at], w_sh[at] = y[in_shared], w[in_shared]
+        own = np.flatnonzero(~in_shared)
+        own = own[np.lexsort((rows[own], species[own]))]  # own rows grouped by species
+        owner, y_own, w_own = species[own], y[own], w[own]
         f32 = torch.float32
-        self.C, self.n_species, self.p = C, Y.shape[1], X.shape[1]
+        self.C, self.n_species, self.p = C, n_species, X.shape[1]
         self.device = X.device
 
         def tensor(array, dtype=f32):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=self.device)
 
-        self.X_sh = X[tensor(shared, torch.bool)].to(f32)
+        self.X_sh = X[tensor(shared, torch.long)].to(f32)
         w_sh = tensor(w_sh)
+        own_rows = tensor(rows[own], torch.long)
         owner, y_own, w_own = tensor(owner, torch.long), tensor(y_own), tensor(w_own)
         self.total_weight = w_sh.sum(1, dtype=torch.float64)
         self.total_weight.index_add_(0, owner, w_own.double())
@@ -74,9 +78,9 @@ class LogisticBlocks:
         self.signed_w_sh = w_sh * self.sign_sh
         # entry (a, b) of a P x P matrix -> its place in the upper triangle (one gather rebuilds
         # the full Hessians: much faster than scattering into both triangles)
-        rows, cols = torch.triu_indices(self.p, self.p, device=self.device)
+        upper_rows, upper_cols = torch.triu_indices(self.p, self.p, device=self.device)
         upper = torch.zeros(self.p, self.p, dtype=torch.long, device=self.device)
-        upper[rows, cols] = torch.arange(len(rows), device=self.device)
+        upper[upper_rows, upper_cols] = torch.arange(len(upper_rows), device=self.device)
         self.to_full = torch.maximum(upper, upper.T).flatten()
         # Hessians from an even subsample of the shared rows (every stride-th, reweighted)
         n_sh = len(self.X_sh)
@@ -87,7 +91,7 @@ class LogisticBlocks:
         self.outer_sh = _outer(self.X_hess) if fits else None
         self.penalty = torch.ones(self.p, dtype=torch.float64, device=self.device)
         self.penalty[-1] = 0.0
-        self._pack_own_rows(X[tensor(own, torch.long)].to(f32), owner, y_own, w_own)
+        self._pack_own_rows(X[own_rows].to(f32), owner, y_own, w_own)
         self.v_sh = torch.zeros_like(self.signed_w_sh)
         self.v_seg = torch.zeros_like(self.signed_w_seg)
 
