@@ -41,18 +41,15 @@ class SpeciesBlock:
     def n_species(self) -> int:
         return self.columns.stop - self.columns.start
 
-    def matrices(self, pairs=slice(None), species=None) -> tuple[sparse.csr_array, ...]:
-        """(targets, weights) as sparse (R, s) arrays (the learners' input) of the `pairs`
-        (index or mask) for the block's species, or for the subset `species` (bool, (k,))."""
+    def matrices(self, pairs=slice(None)) -> tuple[sparse.csr_array, sparse.csr_array]:
+        """(targets, weights) of the `pairs` (index or mask) as sparse (R, k) arrays, the
+        learners' input; a species without pairs has an empty column."""
         rows, columns = self.rows[pairs], self.species[pairs]
-        presence, n_columns = self.presence[pairs], self.n_species
-        if species is not None:
-            keep = species[columns]
-            rows, columns, presence = rows[keep], columns[keep], presence[keep]
-            columns, n_columns = (np.cumsum(species) - 1)[columns], int(species.sum())
-        shape = (self.n_rows, n_columns)
+        shape = (self.n_rows, self.n_species)
         weights = sparse.csr_array((np.ones(len(rows), np.float32), (rows, columns)), shape)
-        targets = sparse.csr_array((presence.astype(np.float32), (rows, columns)), shape)
+        targets = sparse.csr_array(
+            (self.presence[pairs].astype(np.float32), (rows, columns)), shape
+        )
         return targets, weights
 
 

@@ -49,11 +49,17 @@ class Pairs:
         n_used = np.bincount(self.species, minlength=self.n_species)
         return n_used, np.bincount(self.species[self.targets > 0], minlength=self.n_species)
 
+    def fitted(self) -> np.ndarray:
+        """(S,) bool: species with rows; the others are left unfitted (NaN predictions)."""
+        return np.bincount(self.species, minlength=self.n_species) > 0
+
     def class_weights(self) -> np.ndarray:
         """(2, S) float32: sklearn's "balanced" n / (2 n_class) for background and presence
-        rows, counted per species on its own rows."""
+        rows, counted per species on its own rows (NaN for unfitted species)."""
         n_used, n_pos = self.counts()
-        return np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)]).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weights = np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)])
+        return weights.astype(np.float32)
 
     def balanced_weights(self, class_weights: np.ndarray) -> np.ndarray:
         """(M,) sample weight x class weight of each pair."""
@@ -81,7 +87,9 @@ def _pairs(y, sample_weight) -> Pairs:
     else:
         pairs = _dense_pairs(y, sample_weight)
     n_used, n_pos = pairs.counts()
-    if (n_pos == 0).any() or (n_pos == n_used).any():
+    if not n_used.any():
+        raise ValueError("no species has a row with a positive sample weight")
+    if ((n_used > 0) & ((n_pos == 0) | (n_pos == n_used))).any():
         raise ValueError("every species needs at least one presence and one background row")
     return pairs
 
@@ -238,11 +246,16 @@ class BatchedLogistic(_TorchSdm):
         theta0 = torch.zeros(n_species, d + 1, dtype=f64, device=self.device_)
         previous = getattr(self, "coef_", None) if self.warm_start else None
         if previous is not None and previous.shape == (d, n_species):
-            # like sklearn's warm_start: start from the last fit (e.g. the next CV fold)
+            # like sklearn's warm_start: start from the last fit (e.g. the next CV fold); a
+            # species left unfitted then (NaN) starts from zero
             theta0 = torch.cat([previous.T, self.intercept_[:, None]], 1).to(self.device_, f64)
+            theta0 = theta0.nan_to_num_(0.0)
+        fitted = pairs.fitted()
+        species = torch.as_tensor(np.flatnonzero(fitted), device=self.device_)
         theta, iterations = batched_newton(
-            blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol
+            blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol, species=species
         )
+        theta[torch.as_tensor(~fitted, device=self.device_)] = np.nan
         self.coef_ = theta[:, :d].T.contiguous()
         self.intercept_ = theta[:, d].contiguous()
         self.n_iter_ = iterations.cpu().numpy()
@@ -316,6 +329,7 @@ class BatchedMLP(_TorchSdm):
                 (loss / n).backward()
                 optimizer.step()
         self.params_ = [p.detach() for p in self.params_]
+        self.params_[3][torch.as_tensor(~pairs.fitted(), device=self.device_)] = np.nan
         return self
 
     def _forward(self, Xs):
@@ -361,29 +375,32 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
             own = order[starts[s] : starts[s + 1]]
             presences = pairs.rows[own[pairs.targets[own] > 0]]
             background = pairs.rows[own[pairs.targets[own] == 0]]
-            trees = []
-            for _ in range(self.n_estimators):
-                rows = np.concatenate(
-                    [
-                        rng.choice(presences, len(presences)),
-                        rng.choice(background, len(presences)),
-                    ]
-                )
-                tree = DecisionTreeClassifier(
-                    max_features=self.max_features,
-                    min_samples_leaf=self.min_samples_leaf,
-                    random_state=int(rng.integers(2**31 - 1)),
-                )
-                labels = np.repeat(np.float32([1, 0]), len(presences))
-                trees.append(tree.fit(X[rows], labels))
-            self.forests_.append(trees)
+            # a species without rows is not fitted (NaN predictions)
+            self.forests_.append(self._forest(X, presences, background, rng) if len(own) else None)
         return self
+
+    def _forest(self, X, presences, background, rng) -> list:
+        trees = []
+        for _ in range(self.n_estimators):
+            rows = np.concatenate(
+                [rng.choice(presences, len(presences)), rng.choice(background, len(presences))]
+            )
+            tree = DecisionTreeClassifier(
+                max_features=self.max_features,
+                min_samples_leaf=self.min_samples_leaf,
+                random_state=int(rng.integers(2**31 - 1)),
+            )
+            labels = np.repeat(np.float32([1, 0]), len(presences))
+            trees.append(tree.fit(X[rows], labels))
+        return trees
 
     def predict_proba(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
         positive = np.column_stack(
             [
                 np.mean([tree.predict_proba(X)[:, 1] for tree in trees], axis=0)
+                if trees is not None
+                else np.full(len(X), np.nan)
                 for trees in self.forests_
             ]
         )

@@ -213,8 +213,10 @@ def batched_newton(
     tol: float = 1e-4,
     chord_steps: int = 1,
     dense_limit: int = 256,
+    species: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Minimise every species' objective from `theta` (S, P), float64.
+    """Minimise the objectives of the `species` (indices; default all) from `theta` (S, P),
+    float64; the other rows of theta are returned as given.
 
     Each Hessian serves one Newton step and up to `chord_steps` more steps with the same factor
     (Shamanskii's method: far fewer Hessians, each the costly product, for cheap gradients). A
@@ -228,8 +230,9 @@ def batched_newton(
     theta = theta.clone()
     n = theta.shape[0]
     steps = torch.zeros(n, dtype=torch.long, device=theta.device)
-    alive = torch.arange(n, device=theta.device)
-    g = blocks.gradient(theta, alive)
+    alive = torch.arange(n, device=theta.device) if species is None else species
+    g = torch.zeros_like(theta)
+    g[alive] = blocks.gradient(theta, alive)
     for _ in range(max_iter):
         alive = alive[g[alive].abs().amax(1) / scale[alive] > tol]
         if len(alive) == 0:

@@ -46,18 +46,17 @@ def test_blocks_of_species_are_the_column_slices_of_the_whole_design(size):
         np.testing.assert_array_equal(order, np.arange(len(order)))  # sorted by row
 
 
-def test_a_block_keeps_only_its_pairs_and_species_subsets_renumber_columns():
+def test_a_block_keeps_only_its_pairs():
     obs, _ = virtual_world(n_species=3, per_species=40)
     design = species_design(obs, SdmParams(background=20, folds=2))
     (block,) = design.blocks(3)
     assert len(block.rows) == 3 * 40 + 3 * 20  # presences + backgrounds, nothing else
-    keep = block.rows % 2 == 0
-    subset = np.array([True, False, True])
-    targets, weights = block.matrices(keep, subset)
+    keep = (block.rows % 2 == 0) & (block.species != 1)
+    targets, weights = block.matrices(keep)
     _, all_weights = _dense(block)
-    expected = all_weights[:, [0, 2]] * (np.arange(len(design.rows)) % 2 == 0)[:, None]
-    np.testing.assert_array_equal(weights.toarray(), expected)
-    assert targets.shape == (len(design.rows), 2)
+    expected = all_weights * (np.arange(len(design.rows)) % 2 == 0)[:, None] * [1, 0, 1]
+    np.testing.assert_array_equal(weights.toarray(), expected)  # species 1: an empty column
+    assert targets.shape == (len(design.rows), 3)
 
 
 def test_one_species_has_no_target_group_background():
