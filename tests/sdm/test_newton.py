@@ -15,7 +15,7 @@ def _problem(n=300, d=5, s=4, seed=0):
     return X, Y, W.astype(np.float32)
 
 
-def test_blocks_match_the_dense_gradient_and_hessian_with_balanced_weights():
+def test_blocks_match_the_dense_objective_gradient_and_hessian_with_balanced_weights():
     X, Y, W = _problem()
     pairs = _pairs(Y, W)
     n_used, n_pos = (W > 0).sum(0), ((W > 0) & (Y > 0)).sum(0)
@@ -28,12 +28,15 @@ def test_blocks_match_the_dense_gradient_and_hessian_with_balanced_weights():
     theta = torch.as_tensor(np.random.default_rng(1).normal(0, 0.3, (Y.shape[1], X.shape[1])))
     penalty = np.r_[np.ones(X.shape[1] - 1), 0.0]  # intercept unpenalised
     for idx in (torch.arange(Y.shape[1]), torch.tensor([1, 3])):  # everyone; a subset
-        grad = blocks.gradient(theta, idx).numpy()
+        loss, grad = (v.numpy() for v in blocks.loss_and_gradient(theta, idx))
         hess = blocks.hessian(idx).numpy()
         for k, s in enumerate(idx.tolist()):
             t = theta[s].numpy()
             p = 1 / (1 + np.exp(-X @ t))
             w = balanced[:, s]
+            logloss = -(Y[:, s] * np.log(p) + (1 - Y[:, s]) * np.log(1 - p))
+            expected_loss = C * (w * logloss).sum() + 0.5 * (penalty * t * t).sum()
+            np.testing.assert_allclose(loss[k], expected_loss, rtol=1e-5)
             expected_grad = C * X.T @ (w * (p - Y[:, s])) + penalty * t
             expected_hess = C * (X.T * (w * p * (1 - p))) @ X + np.diag(penalty)
             np.testing.assert_allclose(grad[k], expected_grad, rtol=1e-4, atol=1e-3)
