@@ -27,19 +27,19 @@ from geoloc.sdm.background import Background, target_group_background
 
 @dataclass(frozen=True)
 class SpeciesBlock:
-    """The (row, species) pairs of consecutive kept species `columns`, sorted by row then
-    species: each pair is a row of the design (a record of the species or of its background)
-    in that species' model."""
+    """The (row, species) pairs of the kept species `columns`, sorted by row then species:
+    each pair is a row of the design (a record of the species or of its background) in that
+    species' model."""
 
-    columns: slice  # of SpeciesDesign.kept
+    columns: np.ndarray  # (k,) sorted positions in SpeciesDesign.kept
     rows: np.ndarray  # (M,) int64 design rows
-    species: np.ndarray  # (M,) int64 species of the pair, 0..n_species-1 within the block
+    species: np.ndarray  # (M,) int64 species of the pair, 0..k-1 within the block
     presence: np.ndarray  # (M,) bool: the row is a record of the species
     n_rows: int  # design rows (R)
 
     @property
     def n_species(self) -> int:
-        return self.columns.stop - self.columns.start
+        return len(self.columns)
 
     def matrices(self, pairs=slice(None)) -> tuple[sparse.csr_array, sparse.csr_array]:
         """(targets, weights) of the `pairs` (index or mask) as sparse (R, k) arrays, the
@@ -67,18 +67,21 @@ class SpeciesDesign:
     folds: np.ndarray  # (R,) spatial fold of each row
 
     def blocks(self, size: int) -> Iterator[SpeciesBlock]:
-        """The kept species in blocks of `size` consecutive species, in `kept` order."""
+        """The kept species in blocks of at most `size`, dealt out in order of abundance: the
+        commonest species spread over the blocks, so that every block holds about as many
+        records (a block's memory is its species' backgrounds plus their records)."""
+        n_blocks = -(-len(self.kept) // size)
+        counts = self.species["n_presences"].reindex(self.kept).to_numpy()
+        by_abundance = np.argsort(-counts, kind="stable")
         by_species, starts = self._presences_by_species()
         background_rows = np.searchsorted(self.rows, self.background.index)
-        for start in range(0, len(self.kept), size):
-            columns = slice(start, min(start + size, len(self.kept)))
-            presences = by_species[starts[columns.start] : starts[columns.stop]]
-            members = self.background.members(columns)  # (L, k): bounded by block x background
-            at, column = np.nonzero(members)
+        for first in range(n_blocks):
+            columns = np.sort(by_abundance[first::n_blocks])
+            presences = by_species[ranges(starts[columns], starts[columns + 1])]
+            at, column = np.nonzero(self.background.members(columns))  # block x background
             rows = np.concatenate([presences, background_rows[at]])
-            species = np.concatenate(
-                [np.searchsorted(self.kept, self.row_keys[presences]) - start, column]
-            )
+            own = np.repeat(np.arange(len(columns)), starts[columns + 1] - starts[columns])
+            species = np.concatenate([own, column])
             presence = np.arange(len(rows)) < len(presences)
             order = np.lexsort((species, rows))
             yield SpeciesBlock(
@@ -93,6 +96,13 @@ class SpeciesDesign:
         order = order[code[order] >= 0]
         counts = np.bincount(code[order], minlength=len(self.kept))
         return order, np.concatenate([[0], np.cumsum(counts)])
+
+
+def ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The indices start..stop-1 of every (start, stop), concatenated, without a loop."""
+    lengths = stops - starts
+    offsets = starts - (np.cumsum(lengths) - lengths)
+    return np.arange(lengths.sum()) + np.repeat(offsets, lengths)
 
 
 def species_design(observations: pd.DataFrame, sdm) -> SpeciesDesign:

@@ -2,11 +2,22 @@
 `geoloc.registry.LEARNERS`). Every learner takes `device` and `seed`, so the protocols build any
 of them the same way.
 
-Every learner accepts one species (`y` of shape (N,)) or many at once (`Y` of shape (N, S)): a
-shared design matrix `X` and a per-species `sample_weight` of shape (N, S) in which 0 leaves a row
-out of that species' model (held-out fold, the species' own records in its background). With 2-D
-targets `predict_proba` returns (N, S) presence probabilities, as MLPClassifier does for
-multilabel targets; with 1-D targets it returns the usual (N, 2).
+The interface, which a new learner (e.g. a multi-species model) implements:
+
+- `fit(X, Y, sample_weight)`: `X` (N, D) covariates shared by all species; `Y` (N, S) targets
+  (1 presence, 0 background), or (N,) for one species; `sample_weight` of the same shape, in
+  which 0 leaves a row out of that species' model (held-out fold, the species' own records in its
+  background). Either may be dense or scipy.sparse; the evaluation passes sparse (N, k) arrays
+  that store only each species' presences and background, so read them as their weighted (row,
+  species) entries (`_pairs`), never densified. A species (column) without any weighted row is
+  left unfitted (NaN predictions): the columns keep their meaning from fit to fit, so a warm
+  start continues every species from its own last solution.
+- `predict_proba(X)`: (n, S) presence probabilities (MLPClassifier's multilabel shape), or the
+  usual (n, 2) for 1-D targets; the evaluation calls it on bounded chunks of rows.
+- The evaluation fits the kept species a block of `sdm.species_block` at a time, one fresh
+  learner per block refitted over the folds: a learner whose species share parameters sees one
+  block at a time (set `sdm.species_block` to the number of species to fit them all together).
+  A fit's memory should grow with the pairs it is given, not with rows x species.
 
 - `logistic`: L2 logistic regression on standardised covariates, every species in one torch problem
   (batched Newton: a few large matrix products per step for all species, on the GPU when there is

@@ -1,6 +1,7 @@
-"""Statistics of the SDM evaluation: the AUC of one species, summaries over species (mean, median
-and percentile-bootstrap 95% CIs), and paired differences between covariate sets (same species,
-same folds), which are far tighter than comparing two CIs."""
+"""Statistics of the SDM evaluation: the AUC of one species or of many at once (`grouped_auc`),
+summaries over species (mean, median and percentile-bootstrap 95% CIs), and paired differences
+between covariate sets (same species, same folds), which are far tighter than comparing two
+CIs."""
 
 from __future__ import annotations
 

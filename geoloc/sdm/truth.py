@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geoloc.errors import GeolocError
+from geoloc.sdm.design import ranges
 from geoloc.sdm.stats import grouped_auc
 
 COLUMNS = ("species_key", "lat", "lon", "present")
@@ -50,12 +51,14 @@ class TruthCells:
     present: np.ndarray  # (T,) bool
     starts: np.ndarray  # (S + 1,) pairs of species s: starts[s]:starts[s + 1]
 
-    def aucs(self, columns: slice, grid_scores: np.ndarray) -> np.ndarray:
-        """(k,) AUC of the grid predictions (G, k) of species `columns` against their truth."""
-        pairs = slice(self.starts[columns.start], self.starts[columns.stop])
-        species = self.species[pairs] - columns.start
+    def aucs(self, columns: np.ndarray, grid_scores: np.ndarray) -> np.ndarray:
+        """(k,) AUC of the grid predictions (G, k) of the kept species `columns` (sorted)
+        against their truth."""
+        lengths = self.starts[columns + 1] - self.starts[columns]
+        pairs = ranges(self.starts[columns], self.starts[columns + 1])
+        species = np.repeat(np.arange(len(columns)), lengths)
         scores = grid_scores[self.cell[pairs], species]
-        return grouped_auc(species, self.present[pairs], scores, grid_scores.shape[1])
+        return grouped_auc(species, self.present[pairs], scores, len(columns))
 
 
 def truth_cells(truth: pd.DataFrame, grid: pd.DataFrame, species_keys) -> TruthCells:

@@ -31,19 +31,28 @@ def test_design_keeps_species_with_enough_records_and_their_background():
 
 
 @pytest.mark.parametrize("size", [1, 2, 3])
-def test_blocks_of_species_are_the_column_slices_of_the_whole_design(size):
+def test_blocks_of_species_are_column_subsets_of_the_whole_design(size):
     obs, _ = virtual_world(n_species=4, per_species=[50, 20, 70, 30])
     design = species_design(obs, SdmParams(background=30, folds=2))
     (whole,) = design.blocks(len(design.kept))
     targets, weights = _dense(whole)
     blocks = list(design.blocks(size))
-    assert [b.columns for b in blocks] == [slice(i, min(i + size, 4)) for i in range(0, 4, size)]
+    assert len(blocks) == -(-4 // size) and all(b.n_species <= size for b in blocks)
+    assert sorted(np.concatenate([b.columns for b in blocks]).tolist()) == [0, 1, 2, 3]
     for block in blocks:
         part_targets, part_weights = _dense(block)
         np.testing.assert_array_equal(part_targets, targets[:, block.columns])
         np.testing.assert_array_equal(part_weights, weights[:, block.columns])
         order = np.lexsort((block.species, block.rows))
         np.testing.assert_array_equal(order, np.arange(len(order)))  # sorted by row
+
+
+def test_blocks_spread_the_commonest_species_so_they_hold_about_as_many_records():
+    obs, _ = virtual_world(n_species=4, per_species=[90, 80, 15, 12], rare=False)
+    design = species_design(obs, SdmParams(background=20, folds=2))
+    blocks = list(design.blocks(2))
+    assert [b.columns.tolist() for b in blocks] == [[0, 2], [1, 3]]  # not [0, 1] and [2, 3]
+    assert [int(b.presence.sum()) for b in blocks] == [105, 92]
 
 
 def test_a_block_keeps_only_its_pairs():

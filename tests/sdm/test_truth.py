@@ -13,7 +13,7 @@ def test_truth_cells_score_a_block_of_species_like_each_species_alone():
     kept = np.array([1000, 1002, 1003])  # 1001 is not modelled
     cells = truth_cells(truth, grid, kept)
     scores = np.random.default_rng(0).random((len(grid), 2)).astype(np.float32)
-    out = cells.aucs(slice(1, 3), scores)  # the block of species 1002 and 1003
+    out = cells.aucs(np.array([1, 2]), scores)  # the block of species 1002 and 1003
     for column, key in enumerate([1002, 1003]):
         rows = truth[truth["species_key"] == key]
         present = rows.set_index(["lat", "lon"])["present"]
@@ -33,4 +33,4 @@ def test_truth_cells_take_any_presence_of_duplicates_and_skip_unknown_cells():
     grid = pd.DataFrame({"lat": [45.0, 46.0, 47.0], "lon": [1.0, 1.0, 1.0]})  # 48: off grid
     cells = truth_cells(truth, grid, np.array([5]))
     assert cells.cell.tolist() == [0, 1] and cells.present.tolist() == [True, False]
-    assert cells.aucs(slice(0, 1), np.array([[0.9], [0.1], [0.5]])).tolist() == [1.0]
+    assert cells.aucs(np.array([0]), np.array([[0.9], [0.1], [0.5]])).tolist() == [1.0]
