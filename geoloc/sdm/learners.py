@@ -243,15 +243,17 @@ class BatchedLogistic(_TorchSdm):
         self.single_ = pairs.single
         self._setup(X)
         used = np.unique(pairs.rows)  # only the rows some species uses are standardised
-        Xs = self._standardise(np.asarray(X)[used])
-        d, n_species = Xs.shape[1], pairs.n_species
+        d, n_species = np.shape(X)[1], pairs.n_species
+        design = torch.ones(len(used), d + 1, dtype=self.dtype_, device=self.device_)
+        design[:, :d] = self._tensor(np.asarray(X)[used])  # the last column: intercept
+        design[:, :d].sub_(self.mean_).div_(self.scale_)
         blocks = LogisticBlocks(
-            torch.cat([Xs, torch.ones_like(Xs[:, :1])], 1),  # intercept column
+            design,
             pairs.on_rows(used),
             self.C,
             pairs.class_weights() if self.class_weight == "balanced" else None,
         )
-        del Xs
+        del design
         scale = self.C * blocks.total_weight  # per species: a mean loss, like sklearn's
         f64 = torch.float64
         theta0 = torch.zeros(n_species, d + 1, dtype=f64, device=self.device_)
