@@ -39,7 +39,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from geoloc.errors import GeolocError
 
-_CHUNK_ROWS = 65536  # rows standardised or predicted at a time
+_CHUNK_ROWS = 65536  # rows centred at a time when measuring the column scales
 
 
 @dataclass(frozen=True)
