@@ -52,7 +52,7 @@ def design(n_species: int, per_species: int, background: int):
     rows = np.union1d(np.arange(len(species)), bg.index)
     Y = (species[rows, None] == keys[None, :]).astype(np.float32)
     in_bg = np.zeros_like(Y, dtype=bool)
-    in_bg[np.searchsorted(rows, bg.index)] = bg.mask
+    in_bg[np.searchsorted(rows, bg.index)] = bg.members()
     weights = ((Y > 0) | in_bg).astype(np.float32)
     encoding = build_encoding("sh", degrees=8)
     with torch.no_grad():

@@ -237,6 +237,7 @@ class SdmParams(Section):
     block_km: PositiveFloat = 50.0
     folds: Annotated[int, Field(ge=2)] = 5
     background: PositiveInt = 5000  # target-group background points per species
+    species_block: PositiveInt = 256  # species fitted together: bounds a fit's memory
     min_presences: Annotated[int, Field(ge=2)] = 10  # fewer records: species skipped, counted
     map_species: NonNegativeInt = 3  # species mapped in the report
     bootstrap: PositiveInt = 2000  # resamples for the 95% CIs over species

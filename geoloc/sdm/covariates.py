@@ -9,8 +9,8 @@
 The names are those of `geoloc.registry.COVARIATES`, whose entries are the `*_set` builders here:
 each takes a `CovariateContext` and returns `f(lat, lon) -> (N, D) float32`. Both SDM protocols
 (the pipeline's evaluate step and the DISDAT benchmark) build their sets with
-`covariate_function`. `CovariateCache` computes a set once for all points of a step (observations
-and grid together) and hands out rows, so every fold and learner reuses the same matrix.
+`covariate_function`; `covariate_matrix` computes a set once for all points of a step
+(observations and grid together), which every fold and block of species then reuses.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from geoloc.errors import GeolocError
 from geoloc.params import ModelParams
 
 FeatureFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_BATCH = 65536  # points encoded at a time
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,14 @@ def _positional(name: str, context: CovariateContext) -> FeatureFunction:
 
         options = encoding_options(name, context.model, seed=context.seed)
         encoding = build_encoding(name, **options)
-        with torch.no_grad():
-            out = encoding(
-                torch.as_tensor(np.asarray(lat, np.float32)),
-                torch.as_tensor(np.asarray(lon, np.float32)),
-            )
-        return out.float().numpy()
+        lat = torch.as_tensor(np.asarray(lat, np.float32))
+        lon = torch.as_tensor(np.asarray(lon, np.float32))
+        with torch.no_grad():  # in batches: no (N, features) intermediates of the encoding
+            out = [
+                encoding(lat[i : i + _BATCH], lon[i : i + _BATCH]).float().numpy()
+                for i in range(0, len(lat), _BATCH)
+            ]
+        return np.concatenate(out) if out else np.zeros((0, encoding.out_dim), np.float32)
 
     return compute
 
@@ -113,19 +116,12 @@ def random_set(context: CovariateContext) -> FeatureFunction:
     return encode
 
 
-class CovariateCache:
-    """Each covariate set computed once for a fixed list of points, then sliced by row."""
-
-    def __init__(self, lat: np.ndarray, lon: np.ndarray, functions: dict[str, FeatureFunction]):
-        self.lat = np.asarray(lat, dtype=np.float64)
-        self.lon = np.asarray(lon, dtype=np.float64)
-        self.functions = functions
-        self._cache: dict[str, np.ndarray] = {}
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name not in self._cache:
-            features = np.asarray(self.functions[name](self.lat, self.lon), dtype=np.float32)
-            if features.shape[0] != len(self.lat) or not np.isfinite(features).all():
-                raise GeolocError(f"covariate set {name!r} gave a bad matrix {features.shape}")
-            self._cache[name] = features
-        return self._cache[name]
+def covariate_matrix(name: str, function: FeatureFunction, lat, lon) -> np.ndarray:
+    """(N, D) float32 covariates of set `name` at the points; a bad matrix is a user error."""
+    features = np.asarray(
+        function(np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)),
+        dtype=np.float32,
+    )
+    if features.ndim != 2 or features.shape[0] != len(lat) or not np.isfinite(features).all():
+        raise GeolocError(f"covariate set {name!r} gave a bad matrix {features.shape}")
+    return features

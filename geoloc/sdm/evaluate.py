@@ -2,11 +2,15 @@
 
 Protocol, per dataset (one taxon group), with the knobs of params `sdm:` (SdmParams):
 1. the species design (geoloc.sdm.design): kept species, target-group background, rows, folds;
-2. per covariate set, one batched learner fitted on all folds and refitted per fold
-   (geoloc.sdm.crossval): a species' AUC is that of its pooled out-of-fold predictions;
+2. per covariate set and block of `sdm.species_block` species, one batched learner fitted on all
+   folds and refitted per fold (geoloc.sdm.crossval): a species' AUC is that of its pooled
+   out-of-fold predictions;
 3. where the true range is known (the demo's virtual species), the all-folds model is also
    scored on the truth grid (geoloc.sdm.truth): `truth_auc`;
 4. maps of the most observed species and summaries over species (geoloc.sdm.maps, .summary).
+
+Memory is that of one covariate matrix (rows + grid cells) plus one block of species: no array
+is rows x species, so thousands of species and millions of records fit.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ from tqdm import tqdm
 
 from geoloc.errors import GeolocError
 from geoloc.sdm import maps
-from geoloc.sdm.covariates import CovariateCache, FeatureFunction
+from geoloc.sdm.covariates import FeatureFunction, covariate_matrix
 from geoloc.sdm.crossval import cross_validate, out_of_fold_aucs
-from geoloc.sdm.design import species_design
+from geoloc.sdm.design import SpeciesDesign, species_design
 from geoloc.sdm.learners import get_learner
 from geoloc.sdm.summary import summaries
-from geoloc.sdm.truth import truth_aucs, truth_matrix
+from geoloc.sdm.truth import TruthCells, truth_cells
 
 COLUMNS = ("lat", "lon", "species_key", "species")
 
@@ -36,6 +40,15 @@ class SdmResult:
     summary: dict  # per set and per pair: mean, median, CI, wins/losses
     maps: pd.DataFrame  # long: species_key, species, layer, lat, lon, value
     embedding_grid: pd.DataFrame | None  # lat, lon, r, g, b (PCA of `trained` on the grid)
+
+
+@dataclass
+class SetScores:
+    """One covariate set over every block of species."""
+
+    auc: np.ndarray  # (S,) out-of-fold AUC per kept species
+    truth_auc: np.ndarray | None  # (S,) AUC against the truth, when there is one
+    mapped: dict  # species key -> (G,) all-folds predictions, for the mapped species
 
 
 def evaluate_sdm(
@@ -63,41 +76,59 @@ def evaluate_sdm(
     obs = observations.reset_index(drop=True)
     design = species_design(obs, sdm)
     grid = maps.map_grid(obs, truth, grid)
-    cache = CovariateCache(
-        np.concatenate([design.lat, grid["lat"].to_numpy()]),
-        np.concatenate([design.lon, grid["lon"].to_numpy()]),
-        covariates,
-    )
-    targets, weights = design.targets(), design.weights()
-    present = truth_matrix(truth, grid, design.kept) if truth is not None else None
+    cells = truth_cells(truth, grid, design.kept) if truth is not None else None
     table = design.species.copy()
     map_keys = maps.map_species(design.kept, table["n_presences"], truth, sdm.map_species)
-    layers = []
-    progress = tqdm(total=len(covariates) * (sdm.folds + 1), desc="sdm fits", unit="fit")
-    for name in covariates:
-        features = cache[name]
+    lat = np.concatenate([design.lat, grid["lat"].to_numpy()])
+    lon = np.concatenate([design.lon, grid["lon"].to_numpy()])
+    n_blocks = -(-len(design.kept) // sdm.species_block)
+    progress = tqdm(total=len(covariates) * n_blocks * (sdm.folds + 1), unit="fit")
+    layers, embedding = [], None
+    for name, function in covariates.items():
+        progress.set_description(f"sdm fits, set {name}")
+        features = covariate_matrix(name, function, lat, lon)
         X, X_grid = features[: len(design.rows)], features[len(design.rows) :]
-        learner = get_learner(
-            sdm.learner, **{"device": device, "seed": sdm.seed, **sdm.learner_options}
-        )
-        scores = cross_validate(
-            learner, X, X_grid, targets, weights, design.folds, sdm.folds, progress.update
-        )
-        table.loc[design.kept, f"auc_{name}"] = out_of_fold_aucs(
-            targets, weights, scores.out_of_fold
-        )
-        if present is not None:
-            table.loc[design.kept, f"truth_auc_{name}"] = truth_aucs(present, scores.grid)
-        layers += maps.prediction_layers(grid, name, scores.grid, design.kept, map_keys)
+        scores = fit_set(X, X_grid, design, sdm, cells, map_keys, device, progress.update)
+        table.loc[design.kept, f"auc_{name}"] = scores.auc
+        if cells is not None:
+            table.loc[design.kept, f"truth_auc_{name}"] = scores.truth_auc
+        layers += maps.prediction_layers(grid, name, scores.mapped)
+        if name == "trained":
+            embedding = maps.embedding_rgb(grid, X_grid)
+        del features, X, X_grid
     progress.close()
     if truth is not None:
         layers += maps.truth_layers(truth, map_keys)
-    embedding = (
-        maps.embedding_rgb(grid, cache["trained"][len(design.rows) :])
-        if "trained" in covariates
-        else None
-    )
     table = table.reset_index()
-    summary, metrics = summaries(table, list(covariates), sdm, present is not None)
+    summary, metrics = summaries(table, list(covariates), sdm, cells is not None)
     species_names = design.species["species"]
     return SdmResult(table, metrics, summary, maps.assemble_maps(layers, species_names), embedding)
+
+
+def fit_set(
+    X: np.ndarray,
+    X_grid: np.ndarray,
+    design: SpeciesDesign,
+    sdm,
+    cells: TruthCells | None,
+    map_keys: list,
+    device,
+    step,
+) -> SetScores:
+    """Cross-validate one covariate set over the kept species, a block of them at a time (a
+    fresh learner per block); keep per species only its AUCs and, if mapped, its grid."""
+    auc = np.full(len(design.kept), np.nan)
+    truth_auc = np.full(len(design.kept), np.nan) if cells is not None else None
+    grids = {}
+    for block in design.blocks(sdm.species_block):
+        learner = get_learner(
+            sdm.learner, **{"device": device, "seed": sdm.seed, **sdm.learner_options}
+        )
+        scores = cross_validate(learner, X, X_grid, block, design.folds, sdm.folds, step)
+        auc[block.columns] = out_of_fold_aucs(block, scores.out_of_fold)
+        if cells is not None:
+            truth_auc[block.columns] = cells.aucs(block.columns, scores.grid)
+        for column, key in enumerate(design.kept[block.columns]):
+            if key in map_keys:
+                grids[key] = scores.grid[:, column]
+    return SetScores(auc, truth_auc, {key: grids[key] for key in map_keys})

@@ -2,11 +2,22 @@
 `geoloc.registry.LEARNERS`). Every learner takes `device` and `seed`, so the protocols build any
 of them the same way.
 
-Every learner accepts one species (`y` of shape (N,)) or many at once (`Y` of shape (N, S)): a
-shared design matrix `X` and a per-species `sample_weight` of shape (N, S) in which 0 leaves a row
-out of that species' model (held-out fold, the species' own records in its background). With 2-D
-targets `predict_proba` returns (N, S) presence probabilities, as MLPClassifier does for
-multilabel targets; with 1-D targets it returns the usual (N, 2).
+The interface, which a new learner (e.g. a multi-species model) implements:
+
+- `fit(X, Y, sample_weight)`: `X` (N, D) covariates shared by all species; `Y` (N, S) targets
+  (1 presence, 0 background), or (N,) for one species; `sample_weight` of the same shape, in
+  which 0 leaves a row out of that species' model (held-out fold, the species' own records in its
+  background). Either may be dense or scipy.sparse; the evaluation passes sparse (N, k) arrays
+  that store only each species' presences and background, so read them as their weighted (row,
+  species) entries (`_pairs`), never densified. A species (column) without any weighted row is
+  left unfitted (NaN predictions): the columns keep their meaning from fit to fit, so a warm
+  start continues every species from its own last solution.
+- `predict_proba(X)`: (n, S) presence probabilities (MLPClassifier's multilabel shape), or the
+  usual (n, 2) for 1-D targets; the evaluation calls it on bounded chunks of rows.
+- The evaluation fits the kept species a block of `sdm.species_block` at a time, one fresh
+  learner per block refitted over the folds: a learner whose species share parameters sees one
+  block at a time (set `sdm.species_block` to the number of species to fit them all together).
+  A fit's memory should grow with the pairs it is given, not with rows x species.
 
 - `logistic`: L2 logistic regression on standardised covariates, every species in one torch problem
   (batched Newton: a few large matrix products per step for all species, on the GPU when there is
@@ -19,50 +30,124 @@ multilabel targets; with 1-D targets it returns the usual (N, 2).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.tree import DecisionTreeClassifier
 
 from geoloc.errors import GeolocError
 
+_CHUNK_ROWS = 65536  # rows centred at a time when measuring the column scales
 
-def _targets(y, sample_weight) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
-    """(Y (N, S) float32 in {0, 1}, weights (N, S) float32, whether y was 1-D, class weights
-    (2, S): sklearn's "balanced" n / (2 n_class) for background and presence rows, counted per
-    species on its own rows). No copies of float32 inputs: these (N, S) arrays are the largest
-    in a fit."""
-    y = np.asarray(y)
-    single = y.ndim == 1
-    targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-    presence = targets == 1
-    if np.count_nonzero(presence) + np.count_nonzero(targets == 0) != targets.size:
+
+@dataclass(frozen=True)
+class Pairs:
+    """The (row, species) entries of a fit that carry weight, sorted by row then species: the
+    one form every learner works from, whatever the input (dense or sparse (N, S))."""
+
+    rows: np.ndarray  # (M,) int64 rows of X
+    species: np.ndarray  # (M,) int64 columns of Y
+    targets: np.ndarray  # (M,) float32: 1 presence, 0 background
+    weights: np.ndarray  # (M,) float32 > 0 sample weights
+    n_rows: int
+    n_species: int
+    single: bool  # y was 1-D: predictions in sklearn's (N, 2) shape
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(S,) rows and presences of each species."""
+        n_used = np.bincount(self.species, minlength=self.n_species)
+        return n_used, np.bincount(self.species[self.targets > 0], minlength=self.n_species)
+
+    def fitted(self) -> np.ndarray:
+        """(S,) bool: species with rows; the others are left unfitted (NaN predictions)."""
+        return np.bincount(self.species, minlength=self.n_species) > 0
+
+    def class_weights(self) -> np.ndarray:
+        """(2, S) float32: sklearn's "balanced" n / (2 n_class) for background and presence
+        rows, counted per species on its own rows (NaN for unfitted species)."""
+        n_used, n_pos = self.counts()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weights = np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)])
+        return weights.astype(np.float32)
+
+    def balanced_weights(self, class_weights: np.ndarray) -> np.ndarray:
+        """(M,) sample weight x class weight of each pair."""
+        negative, positive = class_weights
+        return self.weights * (
+            negative[self.species] + self.targets * (positive - negative)[self.species]
+        )
+
+    def on_rows(self, rows: np.ndarray) -> Pairs:
+        """The same pairs on a sub-table holding the sorted `rows` of X (all used rows)."""
+        return replace(self, rows=np.searchsorted(rows, self.rows), n_rows=len(rows))
+
+    def matrix(self, values: np.ndarray) -> sparse.csr_array:
+        """`values` (M,) as a sparse (N, S) array."""
+        shape = (self.n_rows, self.n_species)
+        return sparse.csr_array((values, (self.rows, self.species)), shape=shape)
+
+
+def _pairs(y, sample_weight) -> Pairs:
+    """The weighted pairs of targets `y` ((N,) or (N, S), 0 background / 1 presence) under
+    `sample_weight` (same shape or broadcastable, 0 = the row is not in that species' model);
+    either may be a scipy.sparse array, then only its stored entries are read."""
+    if sparse.issparse(y) or sparse.issparse(sample_weight):
+        pairs = _sparse_pairs(y, sample_weight)
+    else:
+        pairs = _dense_pairs(y, sample_weight)
+    n_used, n_pos = pairs.counts()
+    if not n_used.any():
+        raise ValueError("no species has a row with a positive sample weight")
+    if ((n_used > 0) & ((n_pos == 0) | (n_pos == n_used))).any():
+        raise ValueError("every species needs at least one presence and one background row")
+    return pairs
+
+
+def _check_targets(values: np.ndarray) -> None:
+    if np.count_nonzero(values == 1) + np.count_nonzero(values == 0) != values.size:
         raise ValueError("targets must be 0 (background) or 1 (presence)")
+
+
+def _check_weights(values: np.ndarray) -> None:
+    if values.min(initial=0) < 0:
+        raise ValueError("sample weights must be non-negative")
+
+
+def _dense_pairs(y, sample_weight) -> Pairs:
+    y = np.asarray(y)
+    targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+    _check_targets(targets)
     if sample_weight is None:
         weights = np.ones_like(targets)
     else:
         weights = np.asarray(sample_weight, dtype=np.float32).reshape(len(y), -1)
-        if weights.shape != targets.shape:
-            weights = np.broadcast_to(weights, targets.shape).copy()
-    if weights.min(initial=0) < 0:
-        raise ValueError("sample weights must be non-negative")
-    used = weights > 0
-    n_used = _count(used)
-    n_pos = _count(np.logical_and(used, presence, out=used))
-    if (n_pos == 0).any() or (n_pos == n_used).any():
-        raise ValueError("every species needs at least one presence and one background row")
-    class_weights = np.stack([n_used / (2 * (n_used - n_pos)), n_used / (2 * n_pos)])
-    return targets, weights, single, class_weights.astype(np.float32)
+        weights = np.broadcast_to(weights, targets.shape)
+    _check_weights(weights)
+    rows, species = np.nonzero(weights > 0)
+    return Pairs(
+        rows, species, targets[rows, species], weights[rows, species], *targets.shape, y.ndim == 1
+    )
 
 
-def _count(mask: np.ndarray) -> np.ndarray:
-    """Per-column counts of a 2-D bool mask (int32 sums of its bytes: 2x numpy's bool sum)."""
-    return mask.view(np.uint8).sum(0, dtype=np.int32)
-
-
-def _balanced(targets: np.ndarray, weights: np.ndarray, class_weights: np.ndarray) -> np.ndarray:
-    """sample_weight x class weight (see `_targets`) as one (N, S) array."""
-    negative, positive = class_weights
-    return weights * (negative + targets * (positive - negative))
+def _sparse_pairs(y, sample_weight) -> Pairs:
+    targets = sparse.csr_array(y, dtype=np.float32)
+    targets.sum_duplicates()
+    _check_targets(targets.data)
+    if sample_weight is None:
+        sample_weight = np.ones(targets.shape, dtype=np.float32)
+    weights = sparse.csr_array(sample_weight, dtype=np.float32)
+    if weights.shape != targets.shape:
+        raise ValueError(f"sample_weight {weights.shape} does not match targets {targets.shape}")
+    weights.sum_duplicates()
+    _check_weights(weights.data)
+    weights.eliminate_zeros()
+    n_rows, n_species = targets.shape
+    rows = np.repeat(np.arange(n_rows), np.diff(weights.indptr))
+    species = weights.indices.astype(np.int64)
+    values = np.asarray(targets[rows, species], dtype=np.float32)
+    return Pairs(rows, species, values, weights.data, n_rows, n_species, False)
 
 
 def _proba(positive: np.ndarray, single: bool) -> np.ndarray:
@@ -72,7 +157,9 @@ def _proba(positive: np.ndarray, single: bool) -> np.ndarray:
 class _TorchSdm(ClassifierMixin, BaseEstimator):
     """Shared plumbing of the batched torch learners: device, standardisation, output shape."""
 
-    def _setup(self, X):
+    def _setup(self, X) -> None:
+        """Device, dtype and the standardisation of X's columns (over all its rows, whichever
+        rows a fit uses: the penalty then means the same for any block of species)."""
         import torch
 
         from geoloc.runtime import resolve_device
@@ -81,25 +168,22 @@ class _TorchSdm(ClassifierMixin, BaseEstimator):
             self.device if isinstance(self.device, torch.device) else resolve_device(self.device)
         )
         self.dtype_ = getattr(torch, self.dtype)
-        X = np.asarray(X)
+        X, dtype = np.asarray(X), np.dtype(self.dtype)
         # the mean summed in float64: a constant column (e.g. a degree-0 harmonic) then centres
         # to exact zeros, not float32 rounding noise blown up to unit variance
-        self.mean_ = self._tensor(X.mean(0, dtype=np.float64))
-        centred = self._tensor(X) - self.mean_
-        self.scale_ = centred.square().mean(0).sqrt_().clamp_min_(1e-12)
+        mean = X.mean(0, dtype=np.float64).astype(dtype)
+        squares = np.zeros(X.shape[1], dtype=np.float64)
+        for start in range(0, len(X), _CHUNK_ROWS):  # no full centred copy of X
+            centred = np.asarray(X[start : start + _CHUNK_ROWS], dtype=dtype) - mean
+            squares += np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
+        self.mean_ = self._tensor(mean)
+        self.scale_ = self._tensor(np.sqrt(squares / max(len(X), 1))).clamp_min_(1e-12)
         self.classes_ = np.array([0, 1])
-        return centred.div_(self.scale_)
 
     def _tensor(self, array):
         import torch
 
         return torch.as_tensor(array, dtype=self.dtype_, device=self.device_)
-
-    def _index(self, mask_or_rows):
-        import torch
-
-        rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
-        return torch.as_tensor(rows, dtype=torch.long, device=self.device_)
 
     def _standardise(self, X):
         return (self._tensor(np.asarray(X)) - self.mean_) / self.scale_
@@ -155,26 +239,36 @@ class BatchedLogistic(_TorchSdm):
 
         from geoloc.sdm.newton import LogisticBlocks, batched_newton
 
-        targets, weights, self.single_, class_weights = _targets(y, sample_weight)
-        Xs = self._setup(X)
-        d = Xs.shape[1]
+        pairs = _pairs(y, sample_weight)
+        self.single_ = pairs.single
+        self._setup(X)
+        used = np.unique(pairs.rows)  # only the rows some species uses are standardised
+        d, n_species = np.shape(X)[1], pairs.n_species
+        design = torch.ones(len(used), d + 1, dtype=self.dtype_, device=self.device_)
+        design[:, :d] = self._tensor(np.asarray(X)[used])  # the last column: intercept
+        design[:, :d].sub_(self.mean_).div_(self.scale_)
         blocks = LogisticBlocks(
-            torch.cat([Xs, torch.ones_like(Xs[:, :1])], 1),  # intercept column
-            targets,
-            weights,
+            design,
+            pairs.on_rows(used),
             self.C,
-            class_weights if self.class_weight == "balanced" else None,
+            pairs.class_weights() if self.class_weight == "balanced" else None,
         )
+        del design
         scale = self.C * blocks.total_weight  # per species: a mean loss, like sklearn's
         f64 = torch.float64
-        theta0 = torch.zeros(targets.shape[1], d + 1, dtype=f64, device=self.device_)
+        theta0 = torch.zeros(n_species, d + 1, dtype=f64, device=self.device_)
         previous = getattr(self, "coef_", None) if self.warm_start else None
-        if previous is not None and previous.shape == (d, targets.shape[1]):
-            # like sklearn's warm_start: start from the last fit (e.g. the next CV fold)
+        if previous is not None and previous.shape == (d, n_species):
+            # like sklearn's warm_start: start from the last fit (e.g. the next CV fold); a
+            # species left unfitted then (NaN) starts from zero
             theta0 = torch.cat([previous.T, self.intercept_[:, None]], 1).to(self.device_, f64)
+            theta0 = theta0.nan_to_num_(0.0)
+        fitted = pairs.fitted()
+        species = torch.as_tensor(np.flatnonzero(fitted), device=self.device_)
         theta, iterations = batched_newton(
-            blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol
+            blocks, theta0, scale, max_iter=self.max_iter, tol=self.tol, species=species
         )
+        theta[torch.as_tensor(~fitted, device=self.device_)] = np.nan
         self.coef_ = theta[:, :d].T.contiguous()
         self.intercept_ = theta[:, d].contiguous()
         self.n_iter_ = iterations.cpu().numpy()
@@ -214,12 +308,14 @@ class BatchedMLP(_TorchSdm):
     def fit(self, X, y, sample_weight=None):
         import torch
 
-        targets, weights, self.single_, class_weights = _targets(y, sample_weight)
-        weights = _balanced(targets, weights, class_weights)
-        Xs = self._setup(X)
-        Y, Wt = self._tensor(targets), self._tensor(weights)
+        pairs = _pairs(y, sample_weight)
+        self.single_ = pairs.single
+        targets = pairs.matrix(pairs.targets)
+        weights = pairs.matrix(pairs.balanced_weights(pairs.class_weights()))
+        self._setup(X)
+        Xs = self._standardise(X)
         n, d = Xs.shape
-        s = Y.shape[1]
+        s = pairs.n_species
         generator = torch.Generator().manual_seed(self.seed)
 
         def init(*shape, fan_in):
@@ -236,14 +332,17 @@ class BatchedMLP(_TorchSdm):
         optimizer = torch.optim.AdamW(self.params_, lr=self.lr, weight_decay=self.weight_decay)
         for _ in range(self.epochs):
             for batch in torch.randperm(n, generator=generator).split(self.batch_size):
+                rows = batch.numpy()  # (batch, S) dense only for the batch
+                Y, Wt = self._tensor(targets[rows].toarray()), self._tensor(weights[rows].toarray())
                 batch = batch.to(self.device_)
                 optimizer.zero_grad()
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                    self._forward(Xs[batch]), Y[batch], weight=Wt[batch], reduction="sum"
+                    self._forward(Xs[batch]), Y, weight=Wt, reduction="sum"
                 )
                 (loss / n).backward()
                 optimizer.step()
         self.params_ = [p.detach() for p in self.params_]
+        self.params_[3][torch.as_tensor(~pairs.fitted(), device=self.device_)] = np.nan
         return self
 
     def _forward(self, Xs):
@@ -277,37 +376,44 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
         self.device = device
 
     def fit(self, X, y, sample_weight=None):
-        targets, weights, self.single_, _ = _targets(y, sample_weight)
+        pairs = _pairs(y, sample_weight)
+        self.single_ = pairs.single
         X = np.asarray(X, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
         self.classes_ = np.array([0, 1])
         self.forests_ = []
-        for s in range(targets.shape[1]):
-            used = weights[:, s] > 0
-            presences = np.flatnonzero(used & (targets[:, s] > 0))
-            background = np.flatnonzero(used & (targets[:, s] == 0))
-            trees = []
-            for _ in range(self.n_estimators):
-                rows = np.concatenate(
-                    [
-                        rng.choice(presences, len(presences)),
-                        rng.choice(background, len(presences)),
-                    ]
-                )
-                tree = DecisionTreeClassifier(
-                    max_features=self.max_features,
-                    min_samples_leaf=self.min_samples_leaf,
-                    random_state=int(rng.integers(2**31 - 1)),
-                )
-                trees.append(tree.fit(X[rows], targets[rows, s]))
-            self.forests_.append(trees)
+        order = np.lexsort((pairs.rows, pairs.species))  # by species, rows ascending
+        starts = np.searchsorted(pairs.species[order], np.arange(pairs.n_species + 1))
+        for s in range(pairs.n_species):
+            own = order[starts[s] : starts[s + 1]]
+            presences = pairs.rows[own[pairs.targets[own] > 0]]
+            background = pairs.rows[own[pairs.targets[own] == 0]]
+            # a species without rows is not fitted (NaN predictions)
+            self.forests_.append(self._forest(X, presences, background, rng) if len(own) else None)
         return self
+
+    def _forest(self, X, presences, background, rng) -> list:
+        trees = []
+        for _ in range(self.n_estimators):
+            rows = np.concatenate(
+                [rng.choice(presences, len(presences)), rng.choice(background, len(presences))]
+            )
+            tree = DecisionTreeClassifier(
+                max_features=self.max_features,
+                min_samples_leaf=self.min_samples_leaf,
+                random_state=int(rng.integers(2**31 - 1)),
+            )
+            labels = np.repeat(np.float32([1, 0]), len(presences))
+            trees.append(tree.fit(X[rows], labels))
+        return trees
 
     def predict_proba(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
         positive = np.column_stack(
             [
                 np.mean([tree.predict_proba(X)[:, 1] for tree in trees], axis=0)
+                if trees is not None
+                else np.full(len(X), np.nan)
                 for trees in self.forests_
             ]
         )

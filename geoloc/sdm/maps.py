@@ -31,13 +31,13 @@ def map_species(kept: np.ndarray, counts: pd.Series, truth: pd.DataFrame | None,
     """The `n` most observed species (among those with a truth range, when there is a truth)."""
     ranked = counts.loc[kept].sort_values(ascending=False, kind="stable").index
     if truth is not None:
-        ranked = [key for key in ranked if key in set(truth["species_key"].unique())]
+        ranked = ranked[ranked.isin(truth["species_key"].unique())]
     return list(ranked[:n])
 
 
-def prediction_layers(grid, name: str, grid_scores, kept, keys) -> list[pd.DataFrame]:
-    """One layer per mapped species of `keys`: the predictions of covariate set `name`."""
-    return [layer(grid, key, name, grid_scores[:, np.flatnonzero(kept == key)[0]]) for key in keys]
+def prediction_layers(grid, name: str, mapped: dict) -> list[pd.DataFrame]:
+    """One layer per mapped species (key -> its grid predictions): covariate set `name`."""
+    return [layer(grid, key, name, values) for key, values in mapped.items()]
 
 
 def truth_layers(truth: pd.DataFrame, keys) -> list[pd.DataFrame]:

@@ -18,11 +18,13 @@ gradient always uses every row, so the optimum is exact).
 
 The heavy products run in float32 (bfloat16 Hessians proved indefinite); the Newton systems are
 solved in float64 and the parameters accumulate in float64. The step length is found by
-backtracking on the squared gradient norm, for which the Newton direction of a convex problem is
-a descent direction (so no loss values are needed). Each species has its own step and stopping
-test and drops out of the products once converged. Hessians are taken at each species' last
-evaluated point (after a rejected trial step, that trial: still a valid positive definite
-metric).
+backtracking on the objective (Armijo), which any positive definite metric makes a descent
+direction for; near the optimum, where float32 rounding hides the objective's change, on the
+squared gradient norm (`_accepted`). Backtracking on the gradient norm alone let a species whose
+held-out fold removed most of its presences walk off to |theta| ~ 1e4 with saturated logits and
+stop there. Each species has its own step and stopping test and drops out of the products once
+converged. Hessians are taken at each species' last evaluated point (after a rejected trial
+step, that trial: still a valid positive definite metric).
 """
 
 from __future__ import annotations
@@ -33,40 +35,45 @@ import torch
 _CACHE_BYTES = 512 * 2**20  # keep the shared rows' outer products when they fit in this
 _CHUNK_ROWS = 1024  # otherwise rebuild them per Hessian, this many rows at a time
 _SEGMENT = 64  # own rows are packed per species into zero-padded segments of this many rows
+_ROUNDING = 1e-6  # relative error of an objective summed from float32 terms, with a margin
 
 
 class LogisticBlocks:
     """The design split into a shared dense block and per-species own rows, on one device.
 
-    `X` (N, P) already carries its intercept column; `Y`, `W` (N, S) numpy targets and weights
-    (0 = row unused by that species), split on the host so that only used entries reach the
+    `X` (N, P) already carries its intercept column; `pairs` (geoloc.sdm.learners.Pairs) are the
+    weighted (row of X, species) entries with their targets, so only used entries reach the
     device; `class_weight` (2, S) optional multipliers of every species' background and presence
-    rows. `C` scales the data term. `gradient(theta, idx)` takes the full parameter matrix (S, P)
-    and the species `idx` to evaluate.
+    rows. `C` scales the data term. `loss_and_gradient(theta, idx)` takes the full parameter
+    matrix (S, P) and the species `idx` to evaluate.
     """
 
-    def __init__(self, X, Y, W, C: float, class_weight=None, hessian_rows: int = 4096):
-        used = W > 0
-        n_used = used.view(np.uint8).sum(1, dtype=np.int32)
-        shared, own = n_used > 1, np.flatnonzero(n_used == 1)
-        owner = used[own].argmax(1)
-        order = np.argsort(owner, kind="stable")  # own rows grouped by species
-        own, owner = own[order], owner[order]
-        y_sh, w_sh = Y[shared].T, W[shared].T  # species-major: a subset of species is a block
-        y_own, w_own = Y[own, owner], W[own, owner]
-        if class_weight is not None:  # on the used entries only: no pass over (N, S)
-            negative, positive = class_weight
-            w_sh = w_sh * (negative + y_sh.T * (positive - negative)).T
-            w_own = w_own * (negative[owner] + y_own * (positive - negative)[owner])
+    def __init__(self, X, pairs, C: float, class_weight=None, hessian_rows: int = 4096):
+        rows, species, y, w = pairs.rows, pairs.species, pairs.targets, pairs.weights
+        if class_weight is not None:  # on the used entries only
+            w = pairs.balanced_weights(class_weight)
+        n_species = pairs.n_species
+        shared_row = np.bincount(rows, minlength=len(X)) > 1
+        in_shared = shared_row[rows]
+        shared = np.flatnonzero(shared_row)
+        at = (species[in_shared], np.searchsorted(shared, rows[in_shared]))
+        # species-major: a subset of species is a block
+        y_sh = np.zeros((n_species, len(shared)), dtype=np.float32)
+        w_sh = np.zeros((n_species, len(shared)), dtype=np.float32)
+        y_sh[at], w_sh[at] = y[in_shared], w[in_shared]
+        own = np.flatnonzero(~in_shared)
+        own = own[np.lexsort((rows[own], species[own]))]  # own rows grouped by species
+        owner, y_own, w_own = species[own], y[own], w[own]
         f32 = torch.float32
-        self.C, self.n_species, self.p = C, Y.shape[1], X.shape[1]
+        self.C, self.n_species, self.p = C, n_species, X.shape[1]
         self.device = X.device
 
         def tensor(array, dtype=f32):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=self.device)
 
-        self.X_sh = X[tensor(shared, torch.bool)].to(f32)
+        self.X_sh = X[tensor(shared, torch.long)].to(f32)
         w_sh = tensor(w_sh)
+        own_rows = tensor(rows[own], torch.long)
         owner, y_own, w_own = tensor(owner, torch.long), tensor(y_own), tensor(w_own)
         self.total_weight = w_sh.sum(1, dtype=torch.float64)
         self.total_weight.index_add_(0, owner, w_own.double())
@@ -74,9 +81,9 @@ class LogisticBlocks:
         self.signed_w_sh = w_sh * self.sign_sh
         # entry (a, b) of a P x P matrix -> its place in the upper triangle (one gather rebuilds
         # the full Hessians: much faster than scattering into both triangles)
-        rows, cols = torch.triu_indices(self.p, self.p, device=self.device)
+        upper_rows, upper_cols = torch.triu_indices(self.p, self.p, device=self.device)
         upper = torch.zeros(self.p, self.p, dtype=torch.long, device=self.device)
-        upper[rows, cols] = torch.arange(len(rows), device=self.device)
+        upper[upper_rows, upper_cols] = torch.arange(len(upper_rows), device=self.device)
         self.to_full = torch.maximum(upper, upper.T).flatten()
         # Hessians from an even subsample of the shared rows (every stride-th, reweighted)
         n_sh = len(self.X_sh)
@@ -87,7 +94,7 @@ class LogisticBlocks:
         self.outer_sh = _outer(self.X_hess) if fits else None
         self.penalty = torch.ones(self.p, dtype=torch.float64, device=self.device)
         self.penalty[-1] = 0.0
-        self._pack_own_rows(X[tensor(own, torch.long)].to(f32), owner, y_own, w_own)
+        self._pack_own_rows(X[own_rows].to(f32), owner, y_own, w_own)
         self.v_sh = torch.zeros_like(self.signed_w_sh)
         self.v_seg = torch.zeros_like(self.signed_w_seg)
 
@@ -121,21 +128,28 @@ class LogisticBlocks:
         segments = (at >= 0).nonzero()[:, 0]
         return segments, at[segments]
 
-    def gradient(self, theta: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Gradients (k, P), float64, of the species `idx` at `theta` (S, P); keeps their
-        curvature weights w p (1 - p) for the next `hessian(idx)`."""
+    def loss_and_gradient(self, theta: torch.Tensor, idx: torch.Tensor):
+        """Objectives (k,) and gradients (k, P), float64, of the species `idx` at `theta`
+        (S, P); keeps their curvature weights w p (1 - p) for the next `hessian(idx)`."""
         t = theta[idx].float()
         rows = slice(None) if len(idx) == self.n_species else idx
-        r_sh, self.v_sh[rows] = _terms(t @ self.X_sh.T, self.sign_sh[rows], self.signed_w_sh[rows])
+        r_sh, self.v_sh[rows], loss = _terms(
+            t @ self.X_sh.T, self.sign_sh[rows], self.signed_w_sh[rows]
+        )
         segments, at = self._segments_of(idx)
         x = self.X_seg[segments]
         z = (x @ t[at][..., None])[..., 0]
-        r_seg, self.v_seg[segments] = _terms(
+        r_seg, self.v_seg[segments], loss_seg = _terms(
             z, self.sign_seg[segments], self.signed_w_seg[segments]
         )
+        loss.index_add_(0, at, loss_seg)
         grad = r_sh @ self.X_sh
         grad.index_add_(0, at, (r_seg[:, None, :] @ x)[:, 0])
-        return self.C * grad.double() + self.penalty * theta[idx]
+        penalised = self.penalty * theta[idx]
+        return (
+            self.C * loss + 0.5 * (penalised * theta[idx]).sum(1),
+            self.C * grad.double() + penalised,
+        )
 
     def hessian_vector(self, d: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Products H_s d_s (k, P), float64, with the Hessians of the species `idx` at their last
@@ -179,12 +193,14 @@ class LogisticBlocks:
 
 
 def _terms(z, sign, signed_w):
-    """Gradient residuals w (p - y) and curvature weights w p (1 - p) of logits `z` (a fresh
-    product, overwritten), with sign = 1 - 2y: p - y = sign q and p (1 - p) = q (1 - q) for
-    q = sigmoid(sign z)."""
-    q = z.mul_(sign).sigmoid_()
+    """Gradient residuals w (p - y), curvature weights w p (1 - p) and per-species weighted
+    log-losses (float64) of logits `z` (a fresh product, overwritten), with sign = 1 - 2y:
+    p - y = sign q, p (1 - p) = q (1 - q) and logloss = softplus(sign z) for q = sigmoid(sign z)."""
+    u = z.mul_(sign)
+    loss = (torch.nn.functional.softplus(u) * signed_w * sign).sum(-1, dtype=torch.float64)
+    q = u.sigmoid_()
     r = signed_w * q
-    return r, q.neg_().add_(1).mul_(r).mul_(sign)
+    return r, q.neg_().add_(1).mul_(r).mul_(sign), loss
 
 
 def _outer(x: torch.Tensor) -> torch.Tensor:
@@ -209,8 +225,10 @@ def batched_newton(
     tol: float = 1e-4,
     chord_steps: int = 1,
     dense_limit: int = 256,
+    species: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Minimise every species' objective from `theta` (S, P), float64.
+    """Minimise the objectives of the `species` (indices; default all) from `theta` (S, P),
+    float64; the other rows of theta are returned as given.
 
     Each Hessian serves one Newton step and up to `chord_steps` more steps with the same factor
     (Shamanskii's method: far fewer Hessians, each the costly product, for cheap gradients). A
@@ -224,20 +242,21 @@ def batched_newton(
     theta = theta.clone()
     n = theta.shape[0]
     steps = torch.zeros(n, dtype=torch.long, device=theta.device)
-    alive = torch.arange(n, device=theta.device)
-    g = blocks.gradient(theta, alive)
+    alive = torch.arange(n, device=theta.device) if species is None else species
+    f, g = torch.zeros(n, dtype=theta.dtype, device=theta.device), torch.zeros_like(theta)
+    f[alive], g[alive] = blocks.loss_and_gradient(theta, alive)
     for _ in range(max_iter):
         alive = alive[g[alive].abs().amax(1) / scale[alive] > tol]
         if len(alive) == 0:
             break
         if blocks.p > dense_limit:  # P x P Hessians cost more than CG on products
             direction = _conjugate_gradient(blocks, g[alive], alive)
-            moved = _step(blocks, theta, g, alive, direction)
+            moved = _step(blocks, theta, f, g, alive, direction)
             steps[alive] += 1
             alive = alive[moved]
             continue
         factor = _cholesky(blocks.hessian(alive))
-        moved = _step(blocks, theta, g, alive, _solve(factor, g[alive]))
+        moved = _step(blocks, theta, f, g, alive, _solve(factor, g[alive]))
         steps[alive] += 1
         alive, factor = alive[moved], factor[moved]
         for _ in range(chord_steps):
@@ -245,7 +264,7 @@ def batched_newton(
             if not chord.any():
                 break
             idx = alive[chord]
-            moved = _step(blocks, theta, g, idx, _solve(factor[chord], g[idx]))
+            moved = _step(blocks, theta, f, g, idx, _solve(factor[chord], g[idx]))
             steps[alive[chord]] += moved.long()
         if (steps[alive] >= max_iter).all():
             break
@@ -293,24 +312,37 @@ def _conjugate_gradient(blocks, g, idx, max_iter: int = 100) -> torch.Tensor:
     return x
 
 
-def _step(blocks, theta, g, idx, direction, c1: float = 0.1, max_backtrack: int = 12):
-    """One (quasi-)Newton step along `direction` for the species `idx`, in place on `theta`
-    and `g`: backtracking until the squared gradient norm drops enough. Returns which species
+def _step(blocks, theta, f, g, idx, direction, c1: float = 0.1, max_backtrack: int = 12):
+    """One (quasi-)Newton step along `direction` for the species `idx`, in place on `theta`,
+    its objectives `f` and gradients `g`: backtracking until `_accepted`. Returns which species
     moved."""
-    x0, g0 = theta[idx], g[idx]
+    x0, f0, g0 = theta[idx], f[idx], g[idx]
+    slope = (g0 * direction).sum(1).clamp_max(0.0)
     merit = (g0 * g0).sum(1)
     step = torch.ones_like(merit)
     trial = theta.clone()
     trial[idx] = x0 + direction
-    g_new = blocks.gradient(trial, idx)
+    f_new, g_new = blocks.loss_and_gradient(trial, idx)
     for _ in range(max_backtrack):
-        failed = ~((g_new * g_new).sum(1) <= (1 - 2 * c1 * step) * merit)
+        failed = ~_accepted(f0, f_new, slope, merit, g_new, step, c1)
         if not failed.any():
             break
         step = torch.where(failed, 0.5 * step, step)
         trial[idx] = x0 + step[:, None] * direction
-        g_new[failed] = blocks.gradient(trial, idx[failed])
-    moved = (g_new * g_new).sum(1) <= (1 - 2 * c1 * step) * merit
+        f_new[failed], g_new[failed] = blocks.loss_and_gradient(trial, idx[failed])
+    moved = _accepted(f0, f_new, slope, merit, g_new, step, c1)
     theta[idx] = torch.where(moved[:, None], trial[idx], x0)
+    f[idx] = torch.where(moved, f_new, f0)
     g[idx] = torch.where(moved[:, None], g_new, g0)
     return moved
+
+
+def _accepted(f0, f_new, slope, merit, g_new, step, c1):
+    """A step is taken when the objective drops enough (Armijo: f0 + c1 step g.d), or, where
+    the change of the objective is within its float32 rounding (near the optimum), when the
+    squared gradient norm drops enough (the Newton direction is a descent direction for it).
+    The objective never rises beyond rounding, so no step walks away from the optimum."""
+    armijo = f_new <= f0 + c1 * step * slope
+    level = f_new <= f0 + _ROUNDING * f0.abs()
+    gradient_drop = (g_new * g_new).sum(1) <= (1 - 2 * c1 * step) * merit
+    return armijo | (level & gradient_drop)

@@ -1,19 +1,48 @@
-"""Statistics of the SDM evaluation: the AUC of one species, summaries over species (mean, median
-and percentile-bootstrap 95% CIs), and paired differences between covariate sets (same species,
-same folds), which are far tighter than comparing two CIs."""
+"""Statistics of the SDM evaluation: the AUC of one species or of many at once (`grouped_auc`),
+summaries over species (mean, median and percentile-bootstrap 95% CIs), and paired differences
+between covariate sets (same species, same folds), which are far tighter than comparing two
+CIs."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """ROC AUC, NaN when only one class is present."""
     labels = np.asarray(labels)
-    if labels.min(initial=1) == labels.max(initial=0):
-        return float("nan")
-    return float(roc_auc_score(labels, scores))
+    return float(grouped_auc(np.zeros(len(labels), np.int64), labels, scores, 1)[0])
+
+
+def grouped_auc(
+    groups: np.ndarray, labels: np.ndarray, scores: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """(n_groups,) ROC AUC of every group (species) at once, NaN for a group with one class.
+
+    Mann-Whitney: AUC = (rank sum of the positives - n+(n+ + 1)/2) / (n+ n-), with mid-ranks for
+    tied scores (what roc_auc_score's trapezoids give). One sort of all (group, score) pairs
+    instead of a call per species: thousands of species cost one O(M log M) pass.
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    positive = np.asarray(labels) > 0
+    scores = np.asarray(scores)
+    order = np.lexsort((scores, groups))
+    groups, positive, scores = groups[order], positive[order], scores[order]
+    n = len(groups)
+    starts_run = np.ones(n, dtype=bool)  # a run: equal group and score (a tie)
+    starts_run[1:] = (groups[1:] != groups[:-1]) | (scores[1:] != scores[:-1])
+    run_start = np.flatnonzero(starts_run)
+    run_length = np.diff(np.append(run_start, n))
+    mid = np.repeat(run_start + (run_length - 1) / 2, run_length)  # 0-based mid position
+    counts = np.bincount(groups, minlength=n_groups)
+    group_start = np.cumsum(counts) - counts
+    ranks = mid - group_start[groups] + 1
+    n_pos = np.bincount(groups, weights=positive, minlength=n_groups)
+    n_neg = counts - n_pos
+    rank_sum = np.bincount(groups[positive], weights=ranks[positive], minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        area = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), area, np.nan)
 
 
 def bootstrap_ci(

@@ -7,13 +7,15 @@ and spatial autocorrelation in the records cannot inflate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from geoloc.errors import GeolocError
-from geoloc.sdm.stats import auc
+from geoloc.sdm.design import ranges
+from geoloc.sdm.stats import grouped_auc
 
 COLUMNS = ("species_key", "lat", "lon", "present")
 
@@ -39,18 +41,48 @@ def truth_grid(truth: pd.DataFrame) -> pd.DataFrame:
     return truth.drop_duplicates(["lat", "lon"])[["lat", "lon"]].reset_index(drop=True)
 
 
-def truth_matrix(truth: pd.DataFrame, grid: pd.DataFrame, species_keys) -> np.ndarray:
-    """(G, S) true presence (1/0) per grid cell and species; NaN where the truth is silent."""
-    wide = truth.pivot_table(
-        index=["lat", "lon"], columns="species_key", values="present", aggfunc="max"
-    ).astype(np.float32)
-    wide = wide.reindex(columns=species_keys)
-    return wide.reindex(pd.MultiIndex.from_frame(grid[["lat", "lon"]])).to_numpy()
+@dataclass(frozen=True)
+class TruthCells:
+    """True presence (1/0) of the kept species on the cells of the map grid, as (cell, species)
+    pairs sorted by species: a block of species reads only its own slice."""
+
+    cell: np.ndarray  # (T,) row of the map grid
+    species: np.ndarray  # (T,) position in the kept species
+    present: np.ndarray  # (T,) bool
+    starts: np.ndarray  # (S + 1,) pairs of species s: starts[s]:starts[s + 1]
+
+    def aucs(self, columns: np.ndarray, grid_scores: np.ndarray) -> np.ndarray:
+        """(k,) AUC of the grid predictions (G, k) of the kept species `columns` (sorted)
+        against their truth."""
+        lengths = self.starts[columns + 1] - self.starts[columns]
+        pairs = ranges(self.starts[columns], self.starts[columns + 1])
+        species = np.repeat(np.arange(len(columns)), lengths)
+        scores = grid_scores[self.cell[pairs], species]
+        return grouped_auc(species, self.present[pairs], scores, len(columns))
 
 
-def truth_aucs(present: np.ndarray, grid_scores: np.ndarray) -> list[float]:
-    """Per species: AUC of the grid predictions against true presence on its known cells."""
-    return [
-        auc(present[known, s], grid_scores[known, s])
-        for s, known in enumerate(np.isfinite(present).T)
-    ]
+def truth_cells(truth: pd.DataFrame, grid: pd.DataFrame, species_keys) -> TruthCells:
+    """The truth of `species_keys` (sorted) on `grid`'s cells; several rows of one species and
+    cell count as present if any is (cells off the grid or missing values are left out)."""
+    cell = pd.MultiIndex.from_frame(grid[["lat", "lon"]]).get_indexer(
+        pd.MultiIndex.from_frame(truth[["lat", "lon"]])
+    )
+    keys = truth["species_key"].to_numpy()
+    species = np.searchsorted(species_keys, keys)
+    species = np.minimum(species, len(species_keys) - 1)
+    known = (cell >= 0) & (species_keys[species] == keys) & truth["present"].notna().to_numpy()
+    frame = pd.DataFrame(
+        {
+            "species": species[known],
+            "cell": cell[known],
+            "present": truth["present"].to_numpy()[known].astype(bool),
+        }
+    )
+    frame = frame.groupby(["species", "cell"], sort=True)["present"].max().reset_index()
+    counts = np.bincount(frame["species"], minlength=len(species_keys))
+    return TruthCells(
+        frame["cell"].to_numpy(),
+        frame["species"].to_numpy(),
+        frame["present"].to_numpy(),
+        np.concatenate([[0], np.cumsum(counts)]),
+    )

@@ -130,3 +130,60 @@ def test_every_learner_takes_device_and_seed(name):
     model = get_learner(name, device="cpu", seed=3, **options)
     assert (model.get_params()["device"], model.get_params()["seed"]) == ("cpu", 3)
     assert model.fit(X, Y, sample_weight=weights).predict_proba(X).shape == Y.shape
+
+
+@pytest.mark.parametrize("name", LEARNERS.names())
+def test_sparse_targets_and_weights_fit_the_same_model_as_dense_ones(name):
+    from scipy import sparse
+
+    X, Y, weights = _species(n=400, d=4, s=3)
+    options = {"mlp": {"epochs": 3}, "rf_downsampled": {"n_estimators": 4}}.get(name, {})
+    dense = get_learner(name, device="cpu", seed=1, **options).fit(X, Y, sample_weight=weights)
+    # only the weighted entries are stored (targets with explicit zeros on background pairs)
+    stored = sparse.csr_array(weights) * 0 + sparse.csr_array(Y * (weights > 0))
+    sparse_fit = get_learner(name, device="cpu", seed=1, **options).fit(
+        X, stored, sample_weight=sparse.csr_array(weights)
+    )
+    np.testing.assert_allclose(sparse_fit.predict_proba(X), dense.predict_proba(X), atol=1e-6)
+
+
+def test_the_logistic_standardises_over_every_row_of_x_not_only_the_used_ones():
+    X, Y, weights = _species(s=2)
+    weights[: len(X) // 2] = 0  # the first half of the rows enters no model
+    model = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights)
+    np.testing.assert_allclose(model.mean_.numpy(), X.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(model.scale_.numpy(), X.std(0), rtol=1e-5)
+    used = weights.any(1)
+    alone = get_learner("logistic", device="cpu").fit(X[used], Y[used], sample_weight=weights[used])
+    assert not np.allclose(alone.scale_.numpy(), model.scale_.numpy(), rtol=1e-2)
+
+
+@pytest.mark.parametrize("name", LEARNERS.names())
+def test_a_species_without_rows_is_left_unfitted_and_predicts_nan(name):
+    X, Y, weights = _species(n=400, d=4, s=3)
+    weights[:, 1] = 0
+    options = {"mlp": {"epochs": 3}, "rf_downsampled": {"n_estimators": 4}}.get(name, {})
+    proba = get_learner(name, device="cpu", **options).fit(X, Y, sample_weight=weights)
+    proba = proba.predict_proba(X)
+    assert np.isnan(proba[:, 1]).all() and np.isfinite(proba[:, [0, 2]]).all()
+    with pytest.raises(ValueError, match="no species has a row"):
+        get_learner(name, device="cpu", **options).fit(X, Y, sample_weight=weights * 0)
+
+
+def test_a_warm_start_continues_each_species_from_its_own_solution():
+    X, Y, weights = _species(seed=4)
+    fold = weights * (np.arange(len(X)) % 5 != 0)[:, None]
+    fold[:, 2] = 0  # species 2 is not fittable in this fold: its column stays, empty
+    warm = get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights)
+    warm.fit(X, Y, sample_weight=fold)
+    cold = get_learner("logistic", device="cpu", warm_start=False).fit(X, Y, sample_weight=fold)
+    kept = [0, 1, 3, 4]
+    np.testing.assert_allclose(warm.coef_[:, kept].numpy(), cold.coef_[:, kept].numpy(), atol=1e-3)
+    assert (warm.n_iter_[kept] < cold.n_iter_[kept]).all()
+    assert np.isnan(warm.coef_[:, 2].numpy()).all() and warm.n_iter_[2] == 0
+    warm.fit(X, Y, sample_weight=weights)  # species 2 back: from zero, like a cold fit
+    np.testing.assert_allclose(
+        warm.coef_[:, 2].numpy(),
+        get_learner("logistic", device="cpu").fit(X, Y, sample_weight=weights).coef_[:, 2],
+        atol=1e-3,
+    )

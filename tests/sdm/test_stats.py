@@ -1,7 +1,33 @@
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
-from geoloc.sdm.stats import bootstrap_ci, paired_difference, summarize
+from geoloc.sdm.stats import auc, bootstrap_ci, grouped_auc, paired_difference, summarize
+
+
+def test_auc_agrees_with_sklearn_and_the_rank_definition():
+    rng = np.random.default_rng(0)
+    labels = rng.random(300) < 0.3
+    scores = np.round(rng.normal(size=300) + labels, 1)  # ties included
+    pos, neg = scores[labels], scores[~labels]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    assert auc(labels, scores) == pytest.approx(pairs)
+    assert np.isnan(auc(np.ones(5), np.arange(5)))
+
+
+def test_grouped_auc_is_each_groups_own_auc_in_one_pass():
+    rng = np.random.default_rng(1)
+    groups = rng.integers(0, 6, 2000)
+    labels = rng.random(2000) < 0.2 + 0.1 * groups
+    scores = np.round(rng.normal(size=2000) + labels * groups / 3, 1).astype(np.float32)
+    labels[groups == 4] = False  # one class only: NaN
+    shuffled = rng.permutation(2000)  # pairs in any order
+    out = grouped_auc(groups[shuffled], labels[shuffled], scores[shuffled], n_groups=7)
+    assert out.shape == (7,) and np.isnan(out[4]) and np.isnan(out[6])  # 6: no pairs at all
+    for g in (0, 1, 2, 3, 5):
+        rows = groups == g
+        assert out[g] == pytest.approx(roc_auc_score(labels[rows], scores[rows]), abs=1e-12)
 
 
 def test_summary_of_known_values():
