@@ -20,7 +20,7 @@ from geoloc.errors import GeolocError
 
 def lock_path(path: Path) -> Path:
     """The lock file of `path`: hidden beside it (`.<name>.lock`)."""
-    return path.parent / f".{path.name}.lock"
+    return path.parent / f".{path.name.removeprefix('.')}.lock"
 
 
 @contextlib.contextmanager
