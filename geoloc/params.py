@@ -135,6 +135,7 @@ class EmbedParams(Section):
     backoff_s: Annotated[float, Field(ge=0)] = 0.5
     max_bytes: PositiveInt = 20_000_000
     max_pixels: PositiveInt = 90_000_000  # decompression-bomb guard
+    local_root: str = "."  # local image paths are read only below this folder (. = working dir)
     cpu_threads: NonNegativeInt = 0  # torch threads on CPU; 0: one per core minus one for decoding
     inat_size: Literal["original", "large", "medium", "small"] = "medium"  # iNaturalist photos
     text: bool = True

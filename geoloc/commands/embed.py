@@ -60,7 +60,7 @@ SHORTCUTS = {
 @click.option(
     "--retry-failed",
     is_flag=True,
-    help="Retry ids that failed transiently (timeouts, 429, 5xx) in earlier runs.",
+    help="Retry ids that failed transiently (timeouts, 429, 5xx, no network) in earlier runs.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def embed(dataset, table, out, work_dir, params, retry_failed, no_progress, **shortcuts):

@@ -30,15 +30,11 @@ def filter_cmd(archive: str | None, out: str | None, params) -> None:
     extraction), keeps the rows that pass the rules in the `data:` section (country, taxon group,
     basis of record, species rank, issue flags, coordinates, uncertainty, image, duplicates,
     minimum observations per species), joins the first StillImage of multimedia.txt, and writes
-    OUT/<dataset>.parquet plus OUT/report.json with the rows each rule removed.
+    OUT/<dataset>.parquet plus OUT/report.json with the rows each rule removed, and prints
+    those counts. A failed run leaves OUT as it was.
     """
     from geoloc.gbif import run_filter
     from geoloc.layout import Layout
 
     paths = Layout().filter(params.data.archive).with_options(archive=archive, out_dir=out)
-    report = run_filter(params, paths)
-    for name, summary in report["datasets"].items():
-        click.echo(
-            f"{name}: kept {summary['kept']} of {report['rows_read']} rows "
-            f"({summary['species']} species) -> {paths.out_dir / name}.parquet"
-        )
+    run_filter(params, paths)  # prints what it kept and removed

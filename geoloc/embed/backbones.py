@@ -297,11 +297,17 @@ BIOCLIP = BackboneSpec("open_clip", "hf-hub:imageomics/bioclip", name="bioclip")
 
 
 def backbone_spec(name: str) -> BackboneSpec:
-    """The spec of `name`: a registered name, a scheme (`open_clip:`, `timm:`) or a folder."""
+    """The spec of `name`: a registered name, a scheme (`open_clip:`, `timm:`) or a folder.
+
+    `open_clip:hf-hub:<org>/<repo>` names a hub repository, whose `/` is not the
+    `<arch>/<pretrained>` separator (timm names take hub names whole the same way)."""
     if name in BACKBONES:
         return BACKBONES.get(name)
     if name.startswith("open_clip:"):
-        arch, _, pretrained = name.removeprefix("open_clip:").partition("/")
+        model = name.removeprefix("open_clip:")
+        if model.startswith("hf-hub:") and model != "hf-hub:":  # the hub repo is the model
+            return BackboneSpec("open_clip", model, name=name)
+        arch, _, pretrained = model.partition("/")
         if not arch:
             raise GeolocError("open_clip backbone must be open_clip:<arch>/<pretrained>")
         return BackboneSpec("open_clip", arch, pretrained or None, name)

@@ -1,13 +1,20 @@
-"""Fetch image bytes by URI: http(s) (pooled keep-alive connections per worker thread, timeouts,
-retries with exponential backoff on 429/5xx, size cap, content-type check), local paths and
-`file:` URIs (the demo). Every failure is a `FetchError` with a short stable reason that ends up
-under `/failed/reason` in the embedding file; `is_transient(reason)` says whether retrying later
-(`--retry-failed`) can help.
+"""Fetch image bytes by URI: http(s) (pooled keep-alive connections per worker thread, a deadline
+per download, retries with exponential backoff on 429/5xx, size cap, content-type check), local
+paths and `file:` URIs (the demo), read only below `embed.local_root` and only from regular files.
+
+An archive supplies the URIs, so each one is hostile until proven otherwise: every failure is a
+`FetchError` with a short stable reason that ends up under `/failed/reason` in the embedding file,
+never an exception that stops the run. `is_transient(reason)` says whether a later run
+(`--retry-failed`) can help; `retried_now(reason)` whether this run tries again at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -16,12 +23,22 @@ from urllib.request import url2pathname
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.poolmanager import ProxyManager
 
 from geoloc import __version__
 from geoloc.params import EmbedParams
 
 # content types a photo server may legitimately send (S3 often sends octet-stream)
 ACCEPTED_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
+MAX_REDIRECTS = 5  # photo hosts redirect once or twice (CDN, https); a loop is not retried
+READ_CHUNK = 1 << 16
+
+# no answer from the name server or no route to the host: the network (or the host) is down
+NETWORK_DOWN = frozenset({"dns", "unreachable"})
 
 
 INAT_PHOTO = re.compile(
@@ -38,9 +55,15 @@ def inat_photo_url(url: str, size: str) -> str:
     return INAT_PHOTO.sub(rf"\g<1>{size}\g<2>", url)
 
 
-def is_transient(reason: str) -> bool:
-    """Failures that may go away on a later try: timeouts, dropped connections, 429 and 5xx."""
+def retried_now(reason: str) -> bool:
+    """Failures worth another try after a short backoff: timeouts, dropped connections, 429, 5xx.
+    A failed name lookup or refused connection fails the same way a second later."""
     return reason in {"timeout", "connection", "http_429"} or reason.startswith("http_5")
+
+
+def is_transient(reason: str) -> bool:
+    """Failures that may go away in a later run: those retried now, and a network that was down."""
+    return retried_now(reason) or reason in NETWORK_DOWN
 
 
 class FetchError(Exception):
@@ -51,22 +74,18 @@ class FetchError(Exception):
         self.reason = reason
         self.retry_after = retry_after
 
-    @property
-    def transient(self) -> bool:
-        return is_transient(self.reason)
-
 
 class Fetcher:
     """Thread-safe fetcher: each worker thread reuses its own `requests.Session` connections.
 
-    Limits come from `embed:` (timeout_s: connect, per-read and whole-download limit; retries
-    after a transient failure, the first after backoff_s, doubling; max_bytes), and each thread
-    keeps up to `workers` connections per host alive.
+    Limits come from `embed:` (timeout_s: connect and per-read limit, and the deadline of a whole
+    download; retries after a transient failure, the first after backoff_s, doubling; max_bytes;
+    local_root), and each thread keeps up to `workers` connections per host alive.
     """
 
-    def __init__(self, params: EmbedParams | None = None, base_dir: str | Path | None = None):
+    def __init__(self, params: EmbedParams | None = None):
         self.params = params or EmbedParams()
-        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.root = Path(self.params.local_root).expanduser().resolve()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -85,31 +104,50 @@ class Fetcher:
 
     def fetch(self, uri: str) -> bytes:
         """The bytes behind `uri`, or FetchError."""
-        parts = urlsplit(uri)
-        scheme = parts.scheme.lower()
-        if scheme in {"http", "https"}:
-            return self._http(uri)
-        if scheme == "file":
-            return self._file(Path(url2pathname(parts.path)))
-        if scheme == "" or (len(scheme) == 1 and uri[1:3] in {":\\", ":/"}):  # C:\ on Windows
-            path = Path(uri)
-            if self.base_dir is not None and not path.is_absolute():
-                path = self.base_dir / path
-            return self._file(path)
+        try:
+            parts = urlsplit(uri)
+            scheme = parts.scheme.lower()
+            if scheme in {"http", "https"}:
+                return self._http(uri)
+            if scheme == "file":
+                return self._file(Path(url2pathname(parts.path)))
+            if scheme == "" or (len(scheme) == 1 and uri[1:3] in {":\\", ":/"}):  # C:\ on Windows
+                return self._file(Path(uri))
+        except ValueError as err:  # an unparsable URL, a NUL byte, a bad host name
+            raise FetchError("bad_uri", f"{uri!r}: {err}") from None
         raise FetchError("unsupported_scheme", f"{scheme}: (only http, https, file, paths)")
 
     # ----------------------------------------------------------------------------- local files
 
     def _file(self, path: Path) -> bytes:
+        """A regular file below the root, read up to max_bytes (a device or FIFO never is)."""
         try:
-            size = path.stat().st_size
-            if size > self.params.max_bytes:
-                raise FetchError("too_large", f"{size} bytes")
-            return path.read_bytes()
+            resolved = (self.root / path).resolve()  # an absolute `path` stays absolute
+        except (OSError, RuntimeError) as err:  # a symlink loop
+            raise FetchError("unreadable", f"{path}: {err}") from None
+        if not resolved.is_relative_to(self.root):
+            raise FetchError("outside_root", f"{path} is not under {self.root} (embed.local_root)")
+        try:
+            # non-blocking: opening a FIFO must not wait for a writer
+            fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise FetchError("not_found", str(path)) from None
-        except IsADirectoryError:
-            raise FetchError("not_found", f"{path} is a directory") from None
+        except OSError as err:
+            raise FetchError("unreadable", f"{path}: {err.strerror}") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise FetchError("not_a_file", f"{path} is not a regular file")
+            if info.st_size > self.params.max_bytes:
+                raise FetchError("too_large", f"{info.st_size} bytes")
+            data = _read_at_most(fd, self.params.max_bytes + 1)  # st_size may lie (/proc)
+        except OSError as err:
+            raise FetchError("unreadable", f"{path}: {err.strerror}") from None
+        finally:
+            os.close(fd)
+        if len(data) > self.params.max_bytes:
+            raise FetchError("too_large", f"over {self.params.max_bytes} bytes")
+        return data
 
     # ---------------------------------------------------------------------------------- http
 
@@ -117,11 +155,13 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            pool = self.params.workers
-            adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool)
+            adapter = _DeadlineAdapter(pool_connections=self.params.workers,
+                                       pool_maxsize=self.params.workers)  # fmt: skip
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            session.max_redirects = MAX_REDIRECTS
             session.headers["User-Agent"] = f"geoloc/{__version__} (image embedding)"
+            session.headers["Accept-Encoding"] = "identity"  # photos are compressed already
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -133,7 +173,7 @@ class Fetcher:
             try:
                 return self._http_once(url)
             except FetchError as err:
-                if not err.transient or attempt == retries:
+                if not retried_now(err.reason) or attempt == retries:
                     raise
                 delay = self.params.backoff_s * 2**attempt
                 if err.retry_after is not None:
@@ -143,30 +183,62 @@ class Fetcher:
 
     def _http_once(self, url: str) -> bytes:
         cfg = self.params
-        deadline = time.monotonic() + cfg.timeout_s
+        deadline = Deadline(cfg.timeout_s)
         try:
-            with self._session().get(url, stream=True, timeout=cfg.timeout_s) as resp:
-                status = resp.status_code
-                if status != 200:
-                    raise FetchError(f"http_{status}", url, retry_after=_retry_after(resp.headers))
-                ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-                if ctype and not ctype.startswith(ACCEPTED_TYPES):
-                    raise FetchError("not_image", f"Content-Type {ctype}")
-                length = resp.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > cfg.max_bytes:
-                    raise FetchError("too_large", f"{length} bytes")
+            with deadline, self._session().get(url, stream=True, timeout=cfg.timeout_s) as resp:
+                _check_headers(resp, url, cfg.max_bytes)
                 body = bytearray()
-                for chunk in resp.iter_content(chunk_size=1 << 16):
+                # raw bytes: a Content-Encoding (a gzip bomb) is not inflated
+                for chunk in resp.raw.stream(READ_CHUNK, decode_content=False):
                     body += chunk
                     if len(body) > cfg.max_bytes:
                         raise FetchError("too_large", f"over {cfg.max_bytes} bytes")
-                    if time.monotonic() > deadline:
-                        raise FetchError("timeout", f"download over {cfg.timeout_s} s")
+                    if deadline.expired:
+                        break
+                if deadline.expired:  # the connection was cut: what arrived is not the photo
+                    raise FetchError("timeout", f"download over {cfg.timeout_s} s")
                 return bytes(body)
+        except requests.TooManyRedirects:
+            raise FetchError("redirect_loop", f"over {MAX_REDIRECTS} redirects: {url}") from None
+        except (InvalidURL, InvalidSchema, MissingSchema) as err:
+            raise FetchError("bad_uri", str(err)) from None  # also a redirect to file: or ftp:
         except requests.Timeout:
             raise FetchError("timeout", url) from None
         except requests.RequestException as err:
-            raise FetchError("connection", f"{type(err).__name__}: {err}") from None
+            if deadline.expired:
+                raise FetchError("timeout", f"download over {cfg.timeout_s} s") from None
+            raise FetchError(_connection_reason(err), f"{type(err).__name__}: {err}") from None
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, min(READ_CHUNK, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _check_headers(resp: requests.Response, url: str, max_bytes: int) -> None:
+    """Refuse an error status, a page that is not an image, or a declared size over the cap."""
+    status = resp.status_code
+    if status != 200:
+        raise FetchError(f"http_{status}", url, retry_after=_retry_after(resp.headers))
+    ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if ctype and not ctype.startswith(ACCEPTED_TYPES):
+        raise FetchError("not_image", f"Content-Type {ctype}")
+    length = resp.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise FetchError("too_large", f"{length} bytes")
+
+
+def _connection_reason(err: requests.RequestException) -> str:
+    """`dns` (no name lookup), `unreachable` (no connection made) or `connection` (dropped)."""
+    cause = getattr(err.args[0], "reason", None) if err.args else None
+    if isinstance(cause, NameResolutionError):
+        return "dns"
+    if isinstance(cause, NewConnectionError):
+        return "unreachable"
+    return "connection"
 
 
 def _retry_after(headers) -> float | None:
@@ -175,3 +247,98 @@ def _retry_after(headers) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+# ------------------------------------------------------------------- the deadline of a download
+
+_ACTIVE = threading.local()  # the Deadline of the request this thread is making
+
+
+class Deadline:
+    """Cuts the connection of this thread's request once `seconds` have passed.
+
+    Read timeouts bound each wait for data, not a download: a server sending a byte now and then
+    (headers or body) would hold a worker for hours. A timer thread shuts the socket down, which
+    ends any blocked read at once; `expired` tells the reader that what it got is incomplete.
+    """
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._connection: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        _ACTIVE.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._connection = None  # back in the pool: no longer ours to cut
+        _ACTIVE.deadline = None
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sock = getattr(self._connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):  # the plain socket's, under TLS too
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watched(connection: HTTPConnection) -> None:
+    deadline = getattr(_ACTIVE, "deadline", None)
+    if deadline is not None:
+        deadline.watch(connection)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        _watched(self)
+        super().connect()
+
+    def request(self, *args, **kwargs) -> None:  # every request, on a new or a reused connection
+        _watched(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:  # the TLS handshake reads too
+        _watched(self)
+        super().connect()
+
+    def request(self, *args, **kwargs) -> None:
+        _watched(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter with connections a `Deadline` can cut (direct and through a proxy)."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):  # not SOCKS, which has pools of its own
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager

@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from geoloc.embed.backbones import Backbone
 from geoloc.embed.decode import DecodeError, decode_image
-from geoloc.embed.fetch import Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.embed.fetch import NETWORK_DOWN, Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.embed.lock import exclusive
 from geoloc.embed.writer import PartLog, Records, fingerprint, read_records, write_embedding_file
 from geoloc.errors import GeolocError
 from geoloc.params import EmbedParams
@@ -100,23 +101,37 @@ def embed_table(
     retry_failed: bool = False,
     ctx: DistContext | None = None,
     progress: bool = True,
-    base_dir: Path | None = None,
 ) -> EmbedSummary:
     """Embed every row's `image_url` into `out`, resuming from earlier interrupted runs.
 
     Work in progress is logged under `work` (default: `work_beside(out)`); relative image paths
-    are read from `base_dir` (default: the working directory).
+    are read from `embed.local_root`. One run at a time may use `out` and `work` (a second one
+    fails at once, naming the first). A run that ends with no embedding at all writes no file
+    and fails with the reasons; one whose first batch finds no network fails before recording
+    anything.
     """
     ctx = ctx or DistContext(device=backbone.device)
     out = Path(out)
     table = _checked(table)
+    work = work or work_beside(out)
+    with _one_run_at_a_time(out, work, ctx):
+        log = PartLog(work_dir(work, backbone.attrs), ctx.rank)
+        seed = read_records(out, backbone.attrs)
+        summary = _embed_rows(table, out, backbone, params, log, seed, retry_failed, ctx, progress)
+        ctx.barrier()
+        empty = _finish(table, out, backbone, params, log, seed, summary) if ctx.is_main else None
+        ctx.barrier()
+    if empty:
+        raise GeolocError(empty)
+    return summary
+
+
+def _embed_rows(table, out, backbone, params, log, seed, retry_failed, ctx, progress):
+    """This rank's share of the rows not done yet, embedded batch by batch into `log`."""
     ids = table["gbif_id"].to_numpy(np.int64)
-    log = PartLog(work_dir(work or work_beside(out), backbone.attrs), ctx.rank)
-    seed = read_records(out, backbone.attrs)
     prior = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
     todo = ~np.isin(ids, _done_ids(prior.resolved(), retry_failed))
-
-    summary = EmbedSummary(out, rows=len(ids))
+    summary = EmbedSummary(out, rows=len(ids), skipped=int(len(ids) - todo.sum()))
     start = time.perf_counter()
     batches = [
         idx
@@ -124,21 +139,27 @@ def embed_table(
         if b % ctx.world_size == ctx.rank
         and len(idx := lo + np.flatnonzero(todo[lo : lo + params.batch_size]))
     ]
-    mine = sum(len(b) for b in batches)
-    summary.skipped = int(len(ids) - todo.sum())
     urls = np.array([inat_photo_url(u, params.inat_size) for u in table["image_url"]], object)
-    with tqdm(total=mine, unit="img", desc=f"embed {out.stem}",
-              disable=not progress or not ctx.is_main, dynamic_ncols=True) as bar:  # fmt: skip
-        loaded = _loaded_batches(batches, urls, backbone, params, base_dir)
-        for idx, results in _timed(loaded, summary):
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(
+            tqdm(total=sum(len(b) for b in batches), unit="img", desc=f"embed {out.stem}",
+                 disable=not progress or not ctx.is_main, dynamic_ncols=True)
+        )  # fmt: skip
+        loaded = stack.enter_context(
+            contextlib.closing(_loaded_batches(batches, urls, backbone, params))
+        )  # stops the fetch threads on every way out
+        for first, (idx, results) in enumerate(_timed(loaded, summary)):
             ok = [k for k, r in enumerate(results) if isinstance(r, torch.Tensor)]
             bad = [k for k, r in enumerate(results) if not isinstance(r, torch.Tensor)]
+            failed = [results[k] for k in bad]
+            if first == 0:
+                _check_network(failed, len(results))
             emb = (
                 backbone.encode_images(torch.stack([results[k] for k in ok])).cpu().numpy()
                 if ok
                 else np.empty((0, backbone.dim), np.float32)
             )
-            reasons = [results[k] for k in bad]
+            reasons = [err.reason for err in failed]
             log.append(ids[idx[ok]], emb, ids[idx[bad]], reasons)
             summary.embedded += len(ok)
             summary.failed.update(reasons)
@@ -146,18 +167,64 @@ def embed_table(
             if summary.failed:
                 bar.set_postfix(failed=sum(summary.failed.values()), refresh=False)
     summary.seconds = time.perf_counter() - start
-
-    ctx.barrier()
-    if ctx.is_main:
-        final = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
-        summary.in_file, summary.failed_in_file = _merge(
-            table, out, backbone, final.resolved(), params.text
-        )
-        shutil.rmtree(log.folder, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            log.folder.parent.rmdir()  # only if no other backbone's work is left there
-    ctx.barrier()
     return summary
+
+
+def _finish(table, out, backbone, params, log, seed, summary) -> str | None:
+    """Merge the log into `out` and remove it; or, when nothing at all was embedded, write no
+    file and return the message to fail with (the failures are redone by the next run)."""
+    final = Records.concat([r for r in (seed, log.read(backbone.dim)) if r], backbone.dim)
+    final = final.resolved()
+    empty = None
+    if np.isin(table["gbif_id"].to_numpy(np.int64), final.gbif_id).any():
+        summary.in_file, summary.failed_in_file = _merge(table, out, backbone, final, params.text)
+    else:
+        reasons = Counter(final.failed_reason.tolist()).most_common()
+        counts = ", ".join(f"{reason} {n}" for reason, n in reasons) or "no rows"
+        empty = (
+            f"the embed step embedded nothing: all {len(table)} photos failed ({counts}); "
+            f"{out} was not written"
+        )
+    shutil.rmtree(log.folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        log.folder.parent.rmdir()  # only if no other backbone's work is left there
+    return empty
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(out: Path, work: Path, ctx: DistContext):
+    """Rank 0 locks the output and the work folder for the whole run; every rank learns whether
+    it could (two runs merging one log lose each other's work)."""
+    with contextlib.ExitStack() as locks:
+        busy = None
+        if ctx.is_main:
+            try:
+                locks.enter_context(exclusive(out, str(out)))
+                locks.enter_context(exclusive(work, f"the work folder {work}"))
+            except GeolocError as err:
+                busy = str(err)
+        if ctx.world_size > 1:
+            import torch.distributed as torch_dist
+
+            shared = [busy]
+            torch_dist.broadcast_object_list(shared, src=0)
+            busy = shared[0]
+        if busy:
+            raise GeolocError(busy)
+        yield
+
+
+def _check_network(failed: list, batch: int) -> None:
+    """Most of the first batch without a name lookup or a route: stop before recording them
+    (each would fail the same way), saying so, rather than fail every photo one by one."""
+    down = [err for err in failed if err.reason in NETWORK_DOWN]
+    if 2 * len(down) <= batch:
+        return
+    raise GeolocError(
+        f"no network / host unreachable: {len(down)} of the first {batch} photos could not be "
+        f"fetched (e.g. {down[0]}); nothing was recorded: check the connection or proxy, then "
+        "rerun"
+    )
 
 
 def _timed(iterable, summary: EmbedSummary):
@@ -191,22 +258,22 @@ def _done_ids(prior: Records, retry_failed: bool) -> np.ndarray:
 
 
 def _load_one(uri, fetcher: Fetcher, backbone: Backbone, max_pixels: int):
-    """One image -> preprocessed tensor, or the failure reason (a str)."""
+    """One image -> preprocessed tensor, or the failure (a FetchError or DecodeError)."""
     if not isinstance(uri, str) or not uri:
-        return "no_image"
+        return FetchError("no_image")
     try:
         image = decode_image(fetcher.fetch(uri), backbone.decode_size, max_pixels)
     except (FetchError, DecodeError) as err:
-        return err.reason
+        return err
     return backbone.preprocess(image)
 
 
-def _loaded_batches(batches, urls, backbone: Backbone, params: EmbedParams, base_dir):
+def _loaded_batches(batches, urls, backbone: Backbone, params: EmbedParams):
     """Yield (row indices, per-row tensor or reason), keeping the next batches in flight."""
     pending: deque[tuple[np.ndarray, list[Future]]] = deque()
     queue = iter(batches)
     pool = ThreadPoolExecutor(max(1, params.workers), thread_name_prefix="geoloc-decode")
-    fetcher = Fetcher(params, base_dir=base_dir)
+    fetcher = Fetcher(params)
 
     def submit() -> None:
         idx = next(queue, None)

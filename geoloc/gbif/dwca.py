@@ -9,7 +9,10 @@ are requested by term URI. Anything wrong with the archive itself raises one Geo
 
 from __future__ import annotations
 
+import codecs
 import threading
+import time
+import weakref
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -26,16 +29,24 @@ from geoloc.gbif.zipstream import DAMAGED, Prefetcher, open_member
 
 BLOCK_SIZE = 1 << 20  # bytes of text parsed per block: small blocks parse in cache
 MIN_BATCH_ROWS = 16384  # rows per batch handed on: amortises per-batch work downstream
+MAX_LINE_BYTES = BLOCK_SIZE  # a header line longer than this is not a header
+RELEASE_WAIT_S = 10.0  # at most this long for pyarrow's read-ahead to end after an error
 
 
 @dataclass
 class ReadStats:
-    """What a streaming read saw: data rows, and rows with the wrong number of fields."""
+    """What a streaming read saw: data rows, rows with the wrong number of fields, values that
+    were not UTF-8."""
 
     rows: int = 0
     malformed: int = 0
     malformed_examples: list[str] = field(default_factory=list)
+    invalid_text: int = 0  # values that were not valid UTF-8 (read with replacement characters)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_invalid_text(self) -> None:
+        with self._lock:
+            self.invalid_text += 1
 
     def _bad_row(self, row) -> str:
         with self._lock:
@@ -131,9 +142,15 @@ class Archive:
             return described
         with self.open_raw(spec) as raw:
             try:
-                header = raw.readline().decode(spec.encoding, errors="replace").rstrip("\r\n")
+                line = raw.readline(MAX_LINE_BYTES)
             except DAMAGED as err:
                 raise GeolocError(f"{self.path}: {spec.location} is damaged: {err}") from None
+        if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
+            raise GeolocError(
+                f"{self.path}: the header line of {spec.location} is over {MAX_LINE_BYTES} bytes "
+                "(no line break): not a delimited text file"
+            )
+        header = line.decode(spec.encoding, errors="replace").rstrip("\r\n")
         count = header.count(spec.delimiter) + 1 if header else 0
         if count < described:
             raise GeolocError(
@@ -155,21 +172,30 @@ class Archive:
         """Stream record batches of string columns named by the keys of `terms` (name -> URI).
 
         Every term must be in `spec` (check with `require_terms`). Rows with the wrong number of
-        fields are skipped and counted in `stats`; `on_bytes` is called with each chunk's size.
-        Parsed blocks are merged into batches of at least `min_rows` rows (but the last).
+        fields are skipped and counted in `stats`, and so are values that are not valid UTF-8
+        (read with replacement characters); `on_bytes` is called with each chunk's size. A line
+        longer than `block_size` (no line break: not a text file) is an error. Parsed blocks are
+        merged into batches of at least `min_rows` rows (but the last).
         """
         stats = stats if stats is not None else ReadStats()
         ncols = self._column_count(spec)
         sources = [f"c{spec.columns[uri]}" for uri in terms.values()]
         options = _csv_options(spec, ncols, sources, block_size, stats)
         source = Prefetcher(self.open_raw(spec), block_size, on_bytes)
+        lent: list[weakref.ref] = []
+        overlong: list[int] = []  # where the stream was cut: a line over block_size
 
         def parse() -> Iterator[pa.RecordBatch]:
-            reader = pacsv.open_csv(source, *options)
-            for batch in _regroup(reader, min_rows):
-                yield pa.RecordBatch.from_arrays(
-                    [batch.column(column) for column in sources], names=list(terms)
-                )
+            reader = _open_csv(_Lent(source, block_size, overlong), options, lent)
+            try:
+                for batch in _regroup(reader, min_rows):
+                    columns = _strings(batch, sources, stats)
+                    yield pa.RecordBatch.from_arrays(
+                        [columns[column] for column in sources], names=list(terms)
+                    )
+            finally:
+                reader.close()
+                del reader
 
         # pyarrow's streaming reader parses in the thread that asks for a batch: a thread of its
         # own overlaps parsing with the caller's work on the previous batch.
@@ -178,6 +204,11 @@ class Archive:
             for batch in batches:
                 stats.rows += batch.num_rows
                 yield batch
+            if overlong:
+                raise GeolocError(
+                    f"{self.path}: {spec.location} has a line of over {block_size} bytes (no line "
+                    f"break) at byte {overlong[0]}: not a delimited text file, or damaged"
+                )
         except DAMAGED as err:
             raise GeolocError(
                 f"{self.path}: {spec.location} is damaged inside the zip ({err}); download it again"
@@ -187,17 +218,95 @@ class Archive:
         finally:
             source.close()  # first: it ends a parse waiting for data
             batches.close()
+            _await_release(lent)
+
+
+class _Lent:
+    """The byte stream as pyarrow gets it, cut (a clean end) where a line grows past `max_line`:
+    pyarrow would fail on it with an error that names no place. Only pyarrow holds this object,
+    so its release shows when pyarrow's read-ahead thread is done with it."""
+
+    def __init__(self, source: Prefetcher, max_line: int, overlong: list[int]):
+        self._source = source
+        self._max_line = max_line
+        self._overlong = overlong
+        self._offset = 0
+        self._line = 0  # bytes since the last line break
+
+    def read(self, size: int = -1) -> bytes:
+        if self._overlong:
+            return b""
+        data = self._source.read(size)
+        end = data.rfind(b"\n")
+        self._line = self._line + len(data) if end < 0 else len(data) - end - 1
+        self._offset += len(data)
+        if self._line > self._max_line:
+            self._overlong.append(self._offset - self._line)
+            return b""
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self._source.closed
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def _open_csv(stream: _Lent, options, lent: list[weakref.ref]) -> pacsv.CSVStreamingReader:
+    """pyarrow's streaming reader over `stream`; `lent` gets a weak reference to it."""
+    lent.append(weakref.ref(stream))
+    try:
+        return pacsv.open_csv(stream, *options)
+    finally:
+        del stream  # the traceback of a failed open must not keep it alive
+
+
+def _await_release(lent: list[weakref.ref], limit_s: float = RELEASE_WAIT_S) -> None:
+    """Wait until pyarrow has let go of the stream. Its read-ahead thread calls into Python and
+    may still be reading after an error: were the interpreter to exit meanwhile, the process
+    would abort (`Fatal Python error: PyGILState_Release`) instead of printing the error."""
+    end = time.monotonic() + limit_s
+    while any(ref() is not None for ref in lent) and time.monotonic() < end:
+        time.sleep(0.002)
+
+
+def _strings(batch: pa.RecordBatch, sources: list[str], stats: ReadStats) -> dict[str, pa.Array]:
+    """The `sources` columns (read as bytes) as strings: a value that is not UTF-8 gets
+    replacement characters and is counted, rather than failing the whole archive."""
+    columns = {}
+    for column in dict.fromkeys(sources):
+        values = batch.column(column)
+        try:
+            columns[column] = values.cast(pa.string())
+        except pa.ArrowInvalid:
+            columns[column] = pa.array(
+                [_decode(value, stats) for value in values.to_pylist()], pa.string()
+            )
+    return columns
+
+
+def _decode(value: bytes, stats: ReadStats) -> str:
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        stats.count_invalid_text()
+        return value.decode(errors="replace")
 
 
 def _csv_options(spec: FileSpec, ncols: int, sources: list[str], block_size: int, stats):
     """pyarrow's read, parse and convert options for `spec`: every value a plain string (no
     quoting unless meta.xml says so, no null markers), only the `sources` columns kept."""
     include = list(dict.fromkeys(sources))
+    utf8 = codecs.lookup(spec.encoding).name == "utf-8"  # else pyarrow transcodes it to UTF-8
     read_options = pacsv.ReadOptions(
         column_names=[f"c{i}" for i in range(ncols)],
         skip_rows=spec.header_lines,
         block_size=block_size,
-        encoding=spec.encoding,
+        encoding="utf8" if utf8 else spec.encoding,
     )
     parse_options = pacsv.ParseOptions(
         delimiter=spec.delimiter,
@@ -209,7 +318,7 @@ def _csv_options(spec: FileSpec, ncols: int, sources: list[str], block_size: int
     )
     convert_options = pacsv.ConvertOptions(
         include_columns=include,
-        column_types={column: pa.string() for column in include},
+        column_types={column: pa.binary() if utf8 else pa.string() for column in include},
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
         null_values=[],

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
+import shutil
+import socket
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -397,7 +400,8 @@ def _spill_images(
 ) -> dict:
     """Pass 2 over multimedia.txt: the first StillImage of each surviving record."""
     spec = archive.extension(MULTIMEDIA)
-    report = {"file": None, "rows_read": 0, "malformed_rows": 0, "images_joined": 0}
+    report = {"file": None, "rows_read": 0, "malformed_rows": 0, "invalid_utf8_values": 0,
+              "images_joined": 0}  # fmt: skip
     if spec is None or len(ids) == 0:
         spill.close()
         return report
@@ -441,6 +445,7 @@ def _spill_images(
         file=spec.location,
         rows_read=stats.rows + stats.malformed,
         malformed_rows=stats.malformed,
+        invalid_utf8_values=stats.invalid_text,
         images_joined=int(seen.sum()),
     )
     return report
@@ -598,6 +603,7 @@ def _report(
         "rows_read": rows_read,
         "malformed_rows": stats.malformed,
         "malformed_examples": stats.malformed_examples,
+        "invalid_utf8_values": stats.invalid_text,
         "multimedia": multimedia,
         "rules": {rule: describe_rule(rule, params) for rule in RULES},
         "datasets": {
@@ -611,6 +617,58 @@ def _report(
             for name in counts.names
         },
     }
+
+
+WORK_PREFIX = ".filter-"
+
+
+def _work_prefix() -> str:
+    """The temporary folder's name says whose it is: `.filter-<host>-<pid>-`."""
+    return f"{WORK_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+
+
+def remove_stale_work(out_dir: Path) -> list[Path]:
+    """Remove what killed runs left in `out_dir`: temporary folders (those of this host whose
+    process is gone, and unnamed ones of older versions) and half-written outputs."""
+    stale = []
+    for folder in out_dir.glob(f"{WORK_PREFIX}*"):
+        owner = folder.name.removeprefix(WORK_PREFIX).rsplit("-", 2)
+        if len(owner) == 3 and (owner[0] != socket.gethostname() or _alive(owner[1])):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        stale.append(folder)
+    for partial in out_dir.glob(".*.tmp-*"):  # geoloc.io.atomic_path's, named by their pid
+        if partial.is_file() and not _alive(partial.name.rsplit("-", 1)[1]):
+            partial.unlink(missing_ok=True)
+            stale.append(partial)
+    return stale
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def describe_report(report: dict, out_dir: Path) -> str:
+    """The report in a few lines: rows read, and per dataset what was kept and each rule removed."""
+    lines = [
+        f"{report['occurrence_file']}: {report['rows_read']} rows read, "
+        f"{report['malformed_rows']} malformed, {report['invalid_utf8_values']} values not UTF-8"
+    ]
+    for name, dataset in report["datasets"].items():
+        removed = ", ".join(f"{rule} {n}" for rule, n in dataset["dropped"].items() if n)
+        lines.append(
+            f"{name}: kept {dataset['kept']} of {report['rows_read']} rows ({dataset['species']} "
+            f"species) -> {out_dir / name}.parquet; removed: {removed or 'none'}"
+        )
+    return "\n".join(lines)
 
 
 def filter_archive(
@@ -630,12 +688,25 @@ def filter_archive(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise GeolocError(f"output folder {out_dir} is a file")
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_work(out_dir)
+    try:
+        return _filter(archive_path, out_dir, params, block_size, batch_rows, partition_bytes)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # a failed run leaves no empty folder behind
+        raise
+
+
+def _filter(archive_path, out_dir: Path, params: DataParams, block_size, batch_rows,
+            partition_bytes) -> dict:  # fmt: skip
     names = list(params.datasets)
     counts = _Counts(names)
-    out_dir.mkdir(parents=True, exist_ok=True)
     with (
         Archive(archive_path) as archive,
-        tempfile.TemporaryDirectory(prefix=".filter-", dir=out_dir) as tmp,
+        tempfile.TemporaryDirectory(prefix=_work_prefix(), dir=out_dir) as tmp,
     ):
         size = archive.member_size(archive.core)
         partitions = min(MAX_PARTITIONS, max(1, math.ceil(size / partition_bytes)))

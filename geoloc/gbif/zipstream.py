@@ -107,15 +107,22 @@ class MemberReader:
         if self._crc != self._info.CRC:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._info.filename!r}")
 
-    def readline(self) -> bytes:
-        line = b""
-        while b"\n" not in line:
+    def readline(self, limit: int = -1) -> bytes:
+        """The next line, or its first `limit` bytes (a file without line breaks ends nowhere)."""
+        chunks, size = [], 0
+        while limit < 0 or size < limit:
             chunk = self.read(1 << 16)
             if not chunk:
                 break
-            line += chunk
+            chunks.append(chunk)
+            size += len(chunk)
+            if b"\n" in chunk:
+                break
+        line = b"".join(chunks)
         end = line.find(b"\n") + 1 or len(line)
-        self._line = line[end:]
+        if limit >= 0:
+            end = min(end, limit)
+        self._line = line[end:] + self._line
         return line[:end]
 
     def close(self) -> None:

@@ -90,13 +90,36 @@ def bomb_png(side: int = 4000) -> bytes:
     return buf.getvalue()
 
 
+class Drip:
+    """A scripted answer sent as raw bytes: the first `fast` at once, then one byte every
+    `interval` seconds (a hostile slow server); `sent` counts the bytes the client took."""
+
+    def __init__(self, raw: bytes, interval: float, fast: int = 0):
+        self.raw, self.interval, self.fast = raw, interval, fast
+        self.sent = 0
+
+    def send(self, wfile) -> None:
+        try:
+            wfile.write(self.raw[: self.fast])
+            wfile.flush()
+            self.sent = self.fast
+            for k in range(self.fast, len(self.raw)):
+                time.sleep(self.interval)
+                wfile.write(self.raw[k : k + 1])
+                wfile.flush()
+                self.sent = k + 1
+        except OSError:
+            pass  # the client hung up
+
+
 class ImageServer:
     """A loopback HTTP/1.1 (keep-alive) server with scripted answers per path.
 
-    `routes[path]` is a list of (status, content_type, body, delay_s); request k to a path gets
-    entry min(k, last), so [500, 200] means "500 then 200". Records hits and client ports."""
+    `routes[path]` is a list of (status, content_type, body, delay_s[, headers]) or `Drip`s;
+    request k to a path gets entry min(k, last), so [500, 200] means "500 then 200". Records hits
+    and client ports."""
 
-    def __init__(self, routes: dict[str, list[tuple]]):
+    def __init__(self, routes: dict[str, list]):
         self.routes = routes
         self.hits: dict[str, int] = {}
         self.ports: set[int] = set()
@@ -110,12 +133,19 @@ class ImageServer:
                 server.hits[self.path] = k + 1
                 server.ports.add(self.client_address[1])
                 script = server.routes.get(self.path, [(404, "text/plain", b"no", 0)])
-                status, ctype, body, delay = script[min(k, len(script) - 1)]
+                entry = script[min(k, len(script) - 1)]
+                if isinstance(entry, Drip):
+                    entry.send(self.wfile)
+                    self.close_connection = True
+                    return
+                status, ctype, body, delay, *headers = entry
                 if delay:
                     time.sleep(delay)  # the slow server under test
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 with contextlib.suppress(OSError):
                     self.wfile.write(body)

@@ -64,6 +64,19 @@ def test_bioclip2_loads_through_open_clip_hub_code_offline(tmp_path, hf_offline_
         get_backbone("bioclip")
 
 
+def test_open_clip_hub_names_are_one_model_not_arch_and_pretrained(tmp_path, hf_offline_cache):
+    from geoloc.embed.backbones import backbone_spec
+
+    spec = backbone_spec("open_clip:hf-hub:imageomics/bioclip-2")
+    assert (spec.loader, spec.model, spec.pretrained) == (
+        "open_clip", "hf-hub:imageomics/bioclip-2", None,
+    )  # fmt: skip
+    assert backbone_spec("open_clip:ViT-B-16/openai").pretrained == "openai"
+    hf_offline_cache("imageomics/bioclip-2", save_tiny_open_clip(tmp_path / "tiny_clip"))
+    schemed = get_backbone("open_clip:hf-hub:imageomics/bioclip-2")
+    assert schemed.weights_id == get_backbone("bioclip-2").weights_id
+
+
 def test_local_open_clip_folder_at_another_image_size(tmp_path):
     folder = save_tiny_open_clip(tmp_path / "downloaded")
     backbone = get_backbone(str(folder), image_size=64)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import os
+import socket
 
 import pytest
 from PIL import Image
@@ -10,7 +13,7 @@ from PIL import Image
 from geoloc.embed.decode import DecodeError, decode_image
 from geoloc.embed.fetch import Fetcher, FetchError, inat_photo_url, is_transient
 from geoloc.params import EmbedParams
-from tests.embed.embed_fixtures import ImageServer, bomb_png, jpeg_bytes
+from tests.embed.embed_fixtures import Drip, ImageServer, bomb_png, jpeg_bytes
 
 FAST = EmbedParams(timeout_s=0.3, retries=2, backoff_s=0.01, max_bytes=50_000)
 
@@ -59,11 +62,111 @@ def test_local_paths_file_uris_and_other_schemes(tmp_path, monkeypatch):
     fetcher = Fetcher(FAST)
     assert fetcher.fetch("a.jpg") == b"abc"  # relative to the working directory
     assert fetcher.fetch((tmp_path / "a.jpg").as_uri()) == b"abc"
-    assert Fetcher(FAST, base_dir=tmp_path).fetch("a.jpg") == b"abc"
+    assert _confined(tmp_path).fetch("a.jpg") == b"abc"
     for uri, reason in [("nope.jpg", "not_found"), ("ftp://host/a.jpg", "unsupported_scheme"),
                         ("s3://bucket/a.jpg", "unsupported_scheme")]:  # fmt: skip
         with pytest.raises(FetchError, match=reason):
             fetcher.fetch(uri)
+
+
+def _confined(root, **changes) -> Fetcher:
+    return Fetcher(FAST.model_copy(update={"local_root": str(root), **changes}))
+
+
+def _reason(fetcher: Fetcher, uri: str) -> str:
+    with pytest.raises(FetchError) as err:
+        fetcher.fetch(uri)
+    return err.value.reason
+
+
+def test_local_paths_are_confined_to_the_root_and_read_only_from_regular_files(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(b"secret")
+    (root / "ok.jpg").write_bytes(b"ok")
+    (root / "link.jpg").symlink_to(outside / "secret.jpg")
+    (root / "sub").mkdir()
+    os.mkfifo(root / "pipe.jpg")  # opening it for reading would wait for a writer forever
+    fetcher = _confined(root)
+    assert _reason(fetcher, str(outside / "secret.jpg")) == "outside_root"
+    assert _reason(fetcher, "../outside/secret.jpg") == "outside_root"
+    assert _reason(fetcher, "link.jpg") == "outside_root"  # a symlink is judged by its target
+    assert _reason(fetcher, (outside / "secret.jpg").as_uri()) == "outside_root"
+    assert fetcher.fetch("ok.jpg") == fetcher.fetch(str(root / "ok.jpg")) == b"ok"
+    assert _reason(fetcher, "pipe.jpg") == "not_a_file"
+    assert _reason(fetcher, "sub") == "not_a_file"
+    assert _reason(_confined(root, max_bytes=1), "ok.jpg") == "too_large"
+    anywhere = _confined("/")
+    assert _reason(anywhere, "/dev/zero") == "not_a_file"  # st_size 0, endless bytes
+    assert _reason(anywhere, "/proc/self/mem") == "unreadable"  # a regular file that fails to read
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://[::1/x.jpg", "a\x00b.jpg", "file:///tmp/a%00b.jpg", "http://exa\x00mple.org/x.jpg",
+     "http://a..b/x.jpg", "https://" + "a" * 70 + ".org/x.jpg"],
+)  # fmt: skip
+def test_unparsable_uris_are_recorded_failures_not_exceptions(uri, tmp_path):
+    assert _reason(_confined(tmp_path), uri) == "bad_uri"
+
+
+def _head(length: int) -> bytes:
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {length}\r\n\r\n".encode()
+    )
+
+
+@pytest.mark.parametrize("drip_headers", [False, True])
+def test_timeout_bounds_a_whole_download_from_a_server_sending_a_byte_at_a_time(drip_headers):
+    raw = _head(400) + b"x" * 400  # 20 s at one byte per 50 ms; timeout_s is 0.3
+    drip = Drip(raw, interval=0.05, fast=0 if drip_headers else len(_head(400)))
+    with (
+        ImageServer({"/drip.jpg": [drip]}) as server,
+        Fetcher(FAST.model_copy(update={"retries": 0})) as fetcher,
+    ):
+        assert _reason(fetcher, server.url("/drip.jpg")) == "timeout"
+        assert drip.sent < len(raw) // 2  # cut about 6 bytes in, not after the whole body
+
+
+def test_redirect_loops_fail_at_once_and_redirects_never_reach_local_files(tmp_path):
+    def moved(target):
+        return [(302, "text/plain", b"", 0, {"Location": target})]
+
+    with ImageServer({"/loop.jpg": moved("/loop.jpg")}) as server, Fetcher(FAST) as fetcher:
+        server.routes["/to_file.jpg"] = moved((tmp_path / "x.jpg").as_uri())
+        (tmp_path / "x.jpg").write_bytes(b"local")
+        assert _reason(fetcher, server.url("/loop.jpg")) == "redirect_loop"
+        assert server.hits["/loop.jpg"] <= 6  # one try of at most 5 redirects, not retried
+        assert _reason(fetcher, server.url("/to_file.jpg")) == "bad_uri"
+
+
+def test_a_compressed_transfer_is_not_inflated():
+    bomb = gzip.compress(b"\0" * 5_000_000)  # 5 MB of zeros in ~5 kB
+    routes = {"/z.jpg": [(200, "image/jpeg", bomb, 0, {"Content-Encoding": "gzip"})]}
+    with ImageServer(routes) as server, Fetcher(FAST) as fetcher:
+        assert fetcher.fetch(server.url("/z.jpg")) == bomb  # then fails to decode: not_image
+
+
+def test_no_name_resolution_or_no_route_fails_at_once_without_retries(monkeypatch):
+    lookups = []
+    real = socket.getaddrinfo
+
+    def offline(host, *args, **kwargs):
+        lookups.append(host)
+        if host == "photos.invalid":
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    with socket.socket() as probe:  # a loopback port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    fetcher = Fetcher(FAST)  # retries=2 for what is retried
+    assert _reason(fetcher, "http://photos.invalid/a.jpg") == "dns"
+    assert _reason(fetcher, f"http://127.0.0.1:{closed}/a.jpg") == "unreachable"
+    assert lookups == ["photos.invalid", "127.0.0.1"]  # one attempt each
+    assert is_transient("dns") and is_transient("unreachable")  # --retry-failed tries them again
 
 
 def _decode_reason(data: bytes, **kw) -> str:

@@ -39,7 +39,7 @@ def dataset(tmp_path, tiny_backbone):
     table.to_parquet(tmp_path / "t.parquet")
     (tmp_path / "params.yaml").write_text("embed: {cpu_threads: 1}\n")  # as the reference
     reference = tmp_path / "reference.h5"
-    config = EmbedParams(batch_size=BATCH)
+    config = EmbedParams(batch_size=BATCH, local_root=str(tmp_path))
     summary = embed_table(table, reference, tiny_backbone, config, progress=False)
     return table, read_embeddings(reference), summary.seconds
 

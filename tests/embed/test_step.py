@@ -63,3 +63,15 @@ def test_command_needs_a_dataset_or_both_paths(tmp_path, monkeypatch):
     Path("t.parquet").write_bytes(b"")
     wrong = CliRunner().invoke(cli, ["embed", "--input", "t.parquet", "--out", "x.csv"])
     assert wrong.exit_code == 1 and "must be an .h5 file, not x.csv" in wrong.output
+
+
+def test_a_table_that_is_not_parquet_or_lacks_image_url_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("t.parquet").write_text("gbif_id,image_url\n1,a.jpg\n")  # a CSV under the wrong name
+    args = ["embed", "--input", "t.parquet", "--out", "x.h5", "--device", "cpu"]
+    text = CliRunner().invoke(cli, args)
+    assert text.exit_code == 1 and "t.parquet: not a Parquet table" in text.output
+    observation_table(["a.jpg"]).drop(columns=["image_url", "lat"]).to_parquet("t.parquet")
+    columns = CliRunner().invoke(cli, args)
+    assert columns.exit_code == 1 and "lacks column(s) image_url, lat" in columns.output
+    assert "Traceback" not in text.output + columns.output and not Path("x.h5").exists()

@@ -95,3 +95,14 @@ def write_archive(
         else:
             archive.add_text("meta.xml", meta)
     return path
+
+
+def replace_member(path: Path, name: str, data: bytes | None = None, old=b"", new=b"") -> Path:
+    """Rewrite one member of a zip: `data`, or its bytes with `old` replaced by `new`."""
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members[name] = data if data is not None else members[name].replace(old, new, 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    return path

@@ -7,7 +7,13 @@ import pytest
 from geoloc.errors import GeolocError
 from geoloc.gbif.dwca import Archive, ReadStats, require_terms
 from geoloc.gbif.terms import DWC, GBIF, MULTIMEDIA
-from tests.gbif.dwca_builder import OCCURRENCE_COLUMNS, meta_xml, occurrence, write_archive
+from tests.gbif.dwca_builder import (
+    OCCURRENCE_COLUMNS,
+    meta_xml,
+    occurrence,
+    replace_member,
+    write_archive,
+)
 
 TERMS = {"id": GBIF + "gbifID", "lat": DWC + "decimalLatitude", "country": DWC + "countryCode"}
 
@@ -227,3 +233,20 @@ def test_stopping_early_releases_the_reader(tmp_path):
     worker.start()
     worker.join(timeout=10)
     assert not worker.is_alive()
+
+
+def test_a_value_that_is_not_utf8_gets_a_replacement_character_and_is_counted(tmp_path):
+    path = write_archive(tmp_path / "a.zip", [occurrence(1), occurrence(2, countryCode="Fx")])
+    replace_member(path, "occurrence.txt", old=b"\tFx\t", new=b"\tF\xff\t")
+    rows, stats = read_all(path)
+    assert [row["country"] for row in rows] == ["FR", "F\ufffd"]
+    assert stats.invalid_text == 1 and stats.rows == 2
+
+
+def test_a_line_without_a_line_break_is_an_error_naming_where_not_a_hang(tmp_path):
+    path = write_archive(tmp_path / "a.zip", [occurrence(1), "\0" * 20_000, occurrence(2)])
+    with pytest.raises(GeolocError, match=r"a line of over 4096 bytes \(no line break\) at byte"):
+        read_all(path, block_size=4096)
+    replace_member(path, "occurrence.txt", data=b"\0" * (3 << 20))  # not even a header line
+    with pytest.raises(GeolocError, match="header line of occurrence.txt is over 1048576 bytes"):
+        read_all(path)

@@ -1,5 +1,9 @@
 import datetime as dt
 import json
+import os
+import socket
+import subprocess
+import sys
 import zipfile
 
 import pandas as pd
@@ -18,6 +22,7 @@ from tests.gbif.dwca_builder import (
     PLANT,
     image,
     occurrence,
+    replace_member,
     write_archive,
 )
 
@@ -289,3 +294,57 @@ def test_integer_ids_parse_strictly():
     values, valid = _parse_int(pa.array(["12", " 7 ", "", "abc", "2.5", "inf", "1e300", "3.0"]))
     assert valid.tolist() == [True, True, False, False, False, False, False, True]
     assert values[valid].tolist() == [12, 7, 3]
+
+
+def test_a_failed_run_leaves_no_empty_output_and_a_rerun_cleans_what_killed_runs_left(
+    demo_zip, tmp_path
+):
+    out = tmp_path / "new"
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(GeolocError, match="not a zip archive"):
+        filter_archive(bad, out, PARAMS)
+    assert not out.exists()
+
+    out.mkdir()
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    dead, host = finished.stdout.strip(), socket.gethostname()
+    killed = out / f".filter-{host}-{dead}-k1ll3d"  # a run killed with kill -9
+    killed.mkdir()
+    (killed / "occurrence-0.arrow").write_bytes(b"spilled rows")
+    (out / ".filter-oldstyle").mkdir()  # from a version that did not name its owner
+    (out / f".plants.parquet.tmp-{dead}").write_bytes(b"half written")
+    live = out / f".filter-{host}-{os.getpid()}-running"  # a live run's: kept
+    live.mkdir()
+    filter_archive(demo_zip, out, PARAMS)
+    expected = ["beetles.parquet", "plants.parquet", "report.json", live.name]
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)
+
+
+def _nul_archive(path, header: bool):
+    """An occurrence file of 64 MiB of NUL bytes (no line break) after a real header, zipped."""
+    text = "\t".join(name for name, _ in OCCURRENCE_COLUMNS) + "\n" if header else ""
+    data = text.encode() + bytes(64 << 20)
+    replace_member(write_archive(path, [occurrence(1)]), "occurrence.txt", data)
+    assert path.stat().st_size < 1 << 20  # a small download that inflates to 64 MiB
+    return path
+
+
+@pytest.mark.slow
+def test_hostile_archives_end_with_a_message_never_an_abort(tmp_path):
+    """The parse error of a NUL-filled file used to be followed, in half the runs, by `Fatal
+    Python error: PyGILState_Release` (rc 134): pyarrow's read-ahead thread outlived the error."""
+    cases = {
+        "rows.zip": (_nul_archive(tmp_path / "rows.zip", header=True), "line of over 1048576"),
+        "head.zip": (_nul_archive(tmp_path / "head.zip", header=False), "header line"),
+    }
+    for name, (path, message) in cases.items():
+        for _ in range(3):
+            run = subprocess.run(
+                [sys.executable, "-m", "geoloc.cli", "filter", "--archive", str(path),
+                 "--out", str(tmp_path / "out")],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert run.returncode == 1, (name, run.returncode, run.stderr[-2000:])
+            assert message in run.stderr and "Fatal" not in run.stderr, name

@@ -34,6 +34,11 @@ def test_stage_and_command_write_identical_files(tmp_path, monkeypatch, repo_roo
     stage = runpy.run_path(str(repo_root / "stages" / "filter.py"))["main"]
     result = CliRunner().invoke(stage, ["--params", "params.yaml"])
     assert result.exit_code == 0, result.output
+    assert "occurrence.txt: 10 rows read, 0 malformed, 0 values not UTF-8" in result.output
+    assert (  # the counts, printed by the stage as by the command
+        "plants: kept 5 of 10 rows (1 species) -> data/filtered/plants.parquet; removed: "
+        "country 1, taxon_group 4" in result.output
+    )
     pipeline = _files(Path("data/filtered"))
     assert sorted(pipeline) == ["beetles.parquet", "plants.parquet", "report.json"]
 
