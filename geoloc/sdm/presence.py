@@ -26,6 +26,11 @@ import torch.nn.functional as F
 from geoloc.errors import GeolocError
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """Half-precision logits (autocast) are summed in float32; float64 stays float64."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def presence_matrix(species: torch.Tensor, n_species: int) -> torch.Tensor:
     """(B, S) float 0/1 from one species index per site (a record: one species, one place)."""
     return F.one_hot(species.long(), n_species).float()
@@ -48,8 +53,8 @@ def maxent_loss(
     present = torch.nonzero(n_presence > 0).squeeze(1)
     if len(present) == 0:
         return logits.sum() * 0.0
-    f = logits[:, present].float()
-    y = presence[:, present].float()
+    f = _at_least_float32(logits[:, present])
+    y = presence[:, present].to(f.dtype)
     mask = background[:, present] | (y > 0)
     fitted = (f * y).sum(0) / n_presence[present]
     normaliser = torch.logsumexp(f.masked_fill(~mask, float("-inf")), dim=0)
@@ -64,8 +69,9 @@ def an_full_loss(
 ) -> torch.Tensor:
     """SINR's weighted "assume negative" cross-entropy of a batch: see the module docstring.
     `pos_weight`: (S,) per species or one number."""
-    f, y = logits.float(), presence.float()
-    mask = (background | (y > 0)).float()
+    f = _at_least_float32(logits)
+    y = presence.to(f.dtype)
+    mask = (background | (y > 0)).to(f.dtype)
     pos_weight = torch.as_tensor(pos_weight, dtype=f.dtype, device=f.device)
     weights = torch.where(y > 0, pos_weight.expand_as(f), torch.ones_like(f)) * mask
     bce = F.binary_cross_entropy_with_logits(f, y, reduction="none")

@@ -1,13 +1,17 @@
 """Validation on the held-out spatial blocks, in memory of the order of a batch and a gallery.
 
-`val_loss`: the InfoNCE of the validation rows in fixed batches of the training's global batch
-size, with the training's masking, the rows of a batch its only negatives (seeded block-shuffled
-order, the same every epoch; the last batch may be smaller), averaged over rows. When one batch
-holds every validation row this is the loss of the whole set at once.
+`val_loss`: the objective's loss (InfoNCE, the presence loss or their weighted sum, see
+geoloc/train/objective.py) of the validation rows in fixed batches of the training's global
+batch size, with the training's masking, the rows of a batch its only negatives and, for the
+presence loss, its only target-group background (seeded block-shuffled order, the same every
+epoch; the last batch may be smaller; `an_full`'s random locations drawn afresh from
+`train.seed` every epoch, so the same), averaged over rows; `val_presence_loss` is the presence
+part. When one batch holds every validation row this is the loss of the whole set at once.
 
 Retrieval (`val_top1`, `val_top10`, `val_median_km`) is measured in a gallery of
 `train.val_gallery` validation rows sampled once with `train.seed` (all of them when there are
 fewer), so its numbers do not depend on the size of the download: see `retrieval_metrics`.
+It needs paired features: the presence objective has none, and no retrieval.
 """
 
 from __future__ import annotations
@@ -21,9 +25,16 @@ from geoloc.train.retrieval import retrieval_metrics
 
 class Validation:
     def __init__(
-        self, source, rows: np.ndarray, params, batch_rows: int, device, *, group=None,
+        self,
+        source,
+        rows: np.ndarray,
+        params,
+        batch_rows: int,
+        device,
+        *,
+        group=None,
         retrieval: bool = True,
-    ):  # fmt: skip
+    ):
         """`group`: the rows' target groups (presence objective); `retrieval`: measure the
         gallery retrieval (an objective with paired features)."""
         self.source, self.params, self.device, self.group = source, params, device, group
@@ -63,9 +74,14 @@ class Validation:
                 if model.presence is not None:
                     background = model.presence.random_background(len(batch), generator)
                 terms = model(
-                    batch.lat, batch.lon, batch.feat, batch.species,
-                    group=batch.group, background=background, local=True,
-                )  # fmt: skip
+                    batch.lat,
+                    batch.lon,
+                    batch.feat,
+                    batch.species,
+                    group=batch.group,
+                    background=background,
+                    local=True,
+                )
                 for key, value in terms.items():
                     total = sums.get(key, torch.zeros((), dtype=torch.float64, device=self.device))
                     sums[key] = total + value.double() * len(batch)
