@@ -3,9 +3,10 @@ contrastive against a paired modality, presence-only on the records' species, or
 
 The paired modality is generic: frozen image embeddings for the pipeline (streamed from the HDF5
 files, geoloc.embed.store.EmbeddingRows), environment vectors for the DISDAT benchmark (arrays,
-`train_location_encoder`); `train_presence_encoder` trains on presence records alone. Memory is of the order of a batch and the model: features are read in
-chunks and block-shuffled (geoloc/train/data.py), validation runs in batches and retrieves in a
-fixed-size gallery (geoloc/train/validation.py). bf16 autocast on CUDA, deterministic for a seed
+`train_location_encoder`); `train_presence_encoder` trains on presence records alone. Memory is
+of the order of a batch and the model: features are read in chunks and block-shuffled
+(geoloc/train/data.py), validation runs in batches and retrieves in a fixed-size gallery
+(geoloc/train/validation.py). bf16 autocast on CUDA, deterministic for a seed
 on CPU, checkpoints that an interrupted run resumes from, DDP under torchrun with negatives
 gathered across ranks.
 """
@@ -403,36 +404,20 @@ def train_location_encoder(
 
 
 def train_presence_encoder(
-    lat,
-    lon,
-    species,
-    group,
-    model_params,
-    train_params,
-    *,
-    device="cpu",
-    live=None,
-    checkpoint_dir: str | Path | None = None,
-    resume: bool = False,
+    lat, lon, species, group, model_params, train_params, **options
 ) -> TrainResult:
     """Train an encoder on presence records alone: record i is species[i] seen at (lat[i],
     lon[i]), and group[i] (any ids, e.g. the taxon group) makes the records of its group its
     species' background (geoloc/train/presence.py). No paired features: `train.objective` is
-    taken as `presence`, `train.presence_loss` chooses the loss. The other arguments: see
-    `train_on_rows`; the result has no image head and no retrieval metrics.
+    taken as `presence`, `train.presence_loss` chooses the loss. `options`: `device`, `live`,
+    `checkpoint_dir`, `resume` of `train_on_rows`. The result has no image head and no retrieval
+    metrics.
     """
     model_params, train_params = _params(model_params, train_params)
     empty = np.zeros((len(np.asarray(lat)), 0), np.float32)
-    return train_on_rows(
-        ArrayRows(lat, lon, empty, species),
-        model_params,
-        train_params.model_copy(update={"objective": "presence"}),
-        device=device,
-        live=live,
-        checkpoint_dir=checkpoint_dir,
-        resume=resume,
-        groups=group,
-    )
+    presence = train_params.model_copy(update={"objective": "presence"})
+    source = ArrayRows(lat, lon, empty, species)
+    return train_on_rows(source, model_params, presence, groups=group, **options)
 
 
 def train_on_rows(
