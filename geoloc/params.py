@@ -199,7 +199,7 @@ class TrainParams(Section):
     """Training of the location encoder (geoloc/train, stage `train`)."""
 
     objective: TrainObjective = "contrastive"  # presence: species head; both: weighted sum
-    presence_loss: PresenceLoss = "maxent"  # DeepMaxent's normalised Poisson | SINR's an_full
+    presence_loss: PresenceLoss = "an_full"  # SINR's an_full | DeepMaxent's normalised Poisson
     presence_weight: PositiveFloat = 1.0  # both: loss = contrastive + weight x presence
     epochs: StrictPositiveInt = 20
     batch_size: StrictPositiveInt = 256  # per process; x world size under torchrun

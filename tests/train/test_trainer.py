@@ -163,10 +163,12 @@ def test_resumed_runs_log_every_epoch_and_finished_runs_are_not_resumed(
         assert not (tmp_path / "last.pt").exists()
 
 
-def test_presence_objective_learns_from_locations_and_species_alone(observations):
+@pytest.mark.parametrize("loss", ["maxent", "an_full"])
+def test_presence_objective_learns_from_locations_and_species_alone(observations, loss):
     lat, lon, feat, sp = observations
     live = RecordingLive()
-    params = TRAIN.model_copy(update={"epochs": 8})  # objective contrastive: taken as presence
+    # objective contrastive: taken as presence
+    params = TRAIN.model_copy(update={"epochs": 8, "presence_loss": loss})
     result = train_presence_encoder(lat, lon, sp, sp % 2, MODEL, params, live=live)
     assert set(live.rows[1]) == {"loss", "presence_loss", "val_loss", "val_presence_loss"}
     first, last = result.history[1], result.history[-1]
