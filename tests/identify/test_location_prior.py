@@ -13,7 +13,12 @@ def test_location_prior_learns_where_species_live_and_fusion_uses_it():
     table, _ = make_dataset(dim=8)
     y = table.species_key - 1000
     prior = LocationPrior(FourierEncoder(64, 0.5), 8).fit(
-        table.lat, table.lon, y, IdentifyPriorParams(epochs=20, lr=3e-2), seed=0
+        table.lat,
+        table.lon,
+        y,
+        IdentifyPriorParams(epochs=20, lr=3e-2),
+        seed=0,
+        sampled_classes=1024,
     )
     presence = prior.presence(table.lat, table.lon)
     own = presence[np.arange(len(y)), y]
