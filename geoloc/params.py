@@ -284,6 +284,8 @@ class IdentifyParams(Section):
     epochs: PositiveInt = 60
     batch_size: PositiveInt = 256
     predict_batch: PositiveInt = 1024  # observations predicted at a time: (batch x species) memory
+    # classes each training batch scores (its own + random draws) when there are more; exact below
+    sampled_classes: PositiveInt = 1024
     lr: PositiveFloat = 1e-3
     weight_decay: Annotated[float, Field(ge=0)] = 1e-4
     proto_epochs: PositiveInt = 30

@@ -20,6 +20,7 @@ from torch import nn
 
 from geoloc.errors import GeolocError
 from geoloc.identify.batches import shuffled_batches
+from geoloc.identify.sampled import ClassSample, ClassSampler, sampled_cross_entropy
 from geoloc.params import ClassifierHead, IdentifyParams, ImbalanceRemedy
 from geoloc.runtime import torch_threads
 
@@ -47,12 +48,21 @@ def class_balanced_weights(counts: np.ndarray, beta: float) -> np.ndarray:
     return weights / weights[present].mean()
 
 
+def class_logits(model: nn.Module, x: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """The head's logits (B, K) for `classes` only: the output layer's rows of those classes,
+    so the cost is that of K classes, not of all."""
+    last = model if isinstance(model, nn.Linear) else model[-1]
+    hidden = x if isinstance(model, nn.Linear) else model[:-1](x)
+    return nn.functional.linear(hidden, last.weight[classes], last.bias[classes])
+
+
 class EmbeddingClassifier:
     """scikit-learn style classifier (`fit`, `predict_proba`) over integer labels 0..C-1.
 
     The architecture (head, remedy, hidden width) is fixed at construction; the optimisation
-    settings (`epochs`, `batch_size`, `lr`, `weight_decay`, `seed` of `identify:`) are given to
-    `fit`, so a loaded classifier needs none of them.
+    settings (`epochs`, `batch_size`, `lr`, `weight_decay`, `sampled_classes`, `seed` of
+    `identify:`) are given to `fit`, so a loaded classifier needs none of them. With more classes
+    than `sampled_classes` the loss is a sampled softmax (geoloc/identify/sampled.py).
     """
 
     def __init__(
@@ -104,6 +114,7 @@ class EmbeddingClassifier:
         optim = torch.optim.AdamW(
             self.model.parameters(), lr=params.lr, weight_decay=params.weight_decay
         )
+        sampler = ClassSampler(self.n_classes, params.sampled_classes, params.seed)
         targets = torch.as_tensor(y, dtype=torch.long, device=device)
         self.model.train()
         with torch_threads(1):
@@ -111,15 +122,26 @@ class EmbeddingClassifier:
                 for batch, features in shuffled_batches(
                     X, rows, params.batch_size, generator, device
                 ):
-                    logits = self.model(features)
-                    if shift is not None:
-                        logits = logits + shift
-                    loss = loss_fn(logits, targets[batch])
+                    sample = sampler.sample(targets[batch])
+                    if sample is None:
+                        loss = loss_fn(self._logits(features, shift), targets[batch])
+                    else:
+                        loss = sampled_cross_entropy(
+                            self._logits(features, shift, sample), sample, weight
+                        )
                     optim.zero_grad()
                     loss.backward()
                     optim.step()
         self.model.eval()
         return self
+
+    def _logits(self, features, shift, sample: ClassSample | None = None) -> torch.Tensor:
+        """Training logits of every class, or of the sampled ones, plus the logit adjustment."""
+        if sample is None:
+            logits = self.model(features)
+            return logits if shift is None else logits + shift
+        logits = class_logits(self.model, features, sample.classes)
+        return logits if shift is None else logits + shift[sample.classes]
 
     @torch.no_grad()
     def decision_function(self, X: np.ndarray) -> np.ndarray:

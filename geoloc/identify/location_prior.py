@@ -4,10 +4,11 @@ A linear species head sits on the frozen encoder's features and is trained on pr
 records with SINR's "assume negative" full loss (Cole et al., "Spatial Implicit Neural
 Representations for Global-Scale Species Mapping", ICML 2023): at each observed location the
 observed species is pushed up (weighted by `pos_weight`) and every other species down, and at a
-random background location every species is pushed down. Its sigmoid outputs are presence
-probabilities, fused with image probabilities as p(y | image, loc) ∝ p(y | image) * p(present |
-loc) (Mac Aodha et al., "Presence-Only Geographical Priors for Fine-Grained Image
-Classification", ICCV 2019).
+random background location every species is pushed down (with more species than
+`identify.sampled_classes`, a sample of them, weighted so the loss stays unbiased). Its sigmoid
+outputs are presence probabilities, fused with image probabilities as p(y | image, loc) ∝
+p(y | image) * p(present | loc) (Mac Aodha et al., "Presence-Only Geographical Priors for
+Fine-Grained Image Classification", ICCV 2019).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from geoloc.identify.batches import shuffled_batches
+from geoloc.identify.sampled import ClassSample, ClassSampler
 from geoloc.params import IdentifyPriorParams
 from geoloc.runtime import torch_threads
 
@@ -44,6 +46,23 @@ def assume_negative_full_loss(
     at_obs = torch.where(positive, pos_weight * log_p, log_not_p)
     at_bg = F.logsigmoid(-logits_at_bg)
     return -(at_obs.sum(dim=1) + at_bg.sum(dim=1)).mean() / logits_at_obs.shape[1]
+
+
+def assume_negative_sampled_loss(
+    logits_at_obs: torch.Tensor,
+    logits_at_bg: torch.Tensor,
+    sample: ClassSample,
+    n_species: int,
+    pos_weight,
+) -> torch.Tensor:
+    """`an_full` with the species sums taken over the sampled species (B, K), each term weighted
+    by 1 / its inclusion probability: an unbiased estimate of the full loss and its gradient."""
+    positive = F.one_hot(sample.targets, logits_at_obs.shape[1]).bool()
+    at_obs = torch.where(
+        positive, pos_weight * F.logsigmoid(logits_at_obs), F.logsigmoid(-logits_at_obs)
+    )
+    terms = (at_obs + F.logsigmoid(-logits_at_bg)) * sample.weights
+    return -terms.sum(dim=1).mean() / n_species
 
 
 class LocationPrior:
@@ -78,11 +97,14 @@ class LocationPrior:
         y: np.ndarray,
         params: IdentifyPriorParams,
         seed: int,
+        sampled_classes: int,
     ):
         """Train the head on the observations (lat, lon, species y) and random background.
 
         The observations' features are computed once (N x encoder dim); the background points'
-        (`background_per_presence` times more) are computed batch by batch from their places."""
+        (`background_per_presence` times more) are computed batch by batch from their places.
+        With more species than `sampled_classes` (identify.sampled_classes) each batch's loss
+        sums over a sample of them (geoloc/identify/sampled.py)."""
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         rng = np.random.default_rng(seed)
@@ -93,20 +115,34 @@ class LocationPrior:
         self.head = nn.Linear(obs.shape[1], self.n_species)
         optim = torch.optim.Adam(self.head.parameters(), lr=params.lr)
         every = np.arange(len(obs))
+        sampler = ClassSampler(self.n_species, sampled_classes, seed)
         with torch_threads(1):
             for _ in range(params.epochs):
                 for batch, features in shuffled_batches(obs, every, params.batch_size, generator):
                     bg = torch.randint(len(bg_lat), (len(batch),), generator=generator).numpy()
-                    loss = assume_negative_full_loss(
-                        self.head(features),
-                        targets[batch],
-                        self.head(self._features(bg_lat[bg], bg_lon[bg])),
-                        pos_weight,
-                    )
+                    at_bg = self._features(bg_lat[bg], bg_lon[bg])
+                    loss = self._loss(features, at_bg, targets[batch], sampler, pos_weight)
                     optim.zero_grad()
                     loss.backward()
                     optim.step()
         return self
+
+    def _loss(self, at_obs, at_bg, targets, sampler: ClassSampler, pos_weight) -> torch.Tensor:
+        """SINR's loss on one batch: over every species, or the sampled ones when there are more
+        species than the sampler's budget."""
+        sample = sampler.sample(targets)
+        if sample is None:
+            return assume_negative_full_loss(
+                self.head(at_obs), targets, self.head(at_bg), pos_weight
+            )
+        weight, bias = self.head.weight[sample.classes], self.head.bias[sample.classes]
+        return assume_negative_sampled_loss(
+            F.linear(at_obs, weight, bias),
+            F.linear(at_bg, weight, bias),
+            sample,
+            self.n_species,
+            pos_weight,
+        )
 
     @torch.no_grad()
     def presence(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

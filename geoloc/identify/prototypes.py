@@ -17,6 +17,7 @@ from torch import nn
 
 from geoloc.identify.batches import float_rows, shuffled_batches
 from geoloc.identify.classifier import softmax
+from geoloc.identify.sampled import ClassSampler, sampled_cross_entropy
 from geoloc.params import IdentifyParams
 from geoloc.runtime import torch_threads
 
@@ -44,22 +45,27 @@ class PrototypeNet(nn.Module):
     def visual_weight(self) -> torch.Tensor:
         return torch.sigmoid(self.blend_logit)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores (B, C) of every class, or (B, K) of `classes` only (costing K, not C)."""
         x = F.normalize(x, dim=1)
-        score = x @ F.normalize(self.visual, dim=1).T
+        visual = self.visual if classes is None else self.visual[classes]
+        score = x @ F.normalize(visual, dim=1).T
         if self.uses_text:
-            text = torch.where(self.has_text[:, None], self.text, torch.zeros_like(self.text))
+            text, has_text = self.text, self.has_text
+            if classes is not None:
+                text, has_text = text[classes], has_text[classes]
+            text = torch.where(has_text[:, None], text, torch.zeros_like(text))
             text_score = x @ F.normalize(text, dim=1).T
             alpha = self.visual_weight()
             blended = alpha * score + (1 - alpha) * text_score
-            score = torch.where(self.has_text[None, :], blended, score)
+            score = torch.where(has_text[None, :], blended, score)
         return score / self.log_temperature.exp()
 
 
 class PrototypeClassifier:
     """`fit(X, y, n_classes, params, text=None)` then `predict_proba(X)`; text rows may be NaN
-    (missing). Fine-tuning reads `proto_epochs`, `proto_lr`, `batch_size` and `seed` of
-    `identify:`."""
+    (missing). Fine-tuning reads `proto_epochs`, `proto_lr`, `batch_size`, `sampled_classes` and
+    `seed` of `identify:`; with more classes than `sampled_classes` its softmax is sampled."""
 
     def __init__(self, temperature: float = 0.05):
         self.temperature = temperature
@@ -89,10 +95,15 @@ class PrototypeClassifier:
             text_t = torch.as_tensor(text, dtype=torch.float32)
         self.net = PrototypeNet(visual, text_t, self.temperature)
         optim = torch.optim.Adam(self.net.parameters(), lr=params.proto_lr)
+        sampler = ClassSampler(n_classes, params.sampled_classes, params.seed)
         with torch_threads(1):
             for _ in range(params.proto_epochs):
                 for batch, features in shuffled_batches(X, rows, params.batch_size, generator):
-                    loss = F.cross_entropy(self.net(F.normalize(features, dim=1)), targets[batch])
+                    features, sample = F.normalize(features, dim=1), sampler.sample(targets[batch])
+                    if sample is None:
+                        loss = F.cross_entropy(self.net(features), targets[batch])
+                    else:
+                        loss = sampled_cross_entropy(self.net(features, sample.classes), sample)
                     optim.zero_grad()
                     loss.backward()
                     optim.step()

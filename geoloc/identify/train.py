@@ -171,7 +171,12 @@ def train_identifier(
         if with_prior:
             train = data.train
             model.prior = LocationPrior(encoder, len(data.labels.species_keys)).fit(
-                data.lat[train], data.lon[train], data.y[train], params.prior, params.seed
+                data.lat[train],
+                data.lon[train],
+                data.y[train],
+                params.prior,
+                params.seed,
+                params.sampled_classes,
             )
             progress.update()
     found = evaluate(model, data, params)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pandas as pd
+import torch
 
 from geoloc.embed.store import EmbeddingTable, TextEmbeddings
 from geoloc.encoders.location_encoder import build_location_encoder, save_location_encoder
+from geoloc.identify.sampled import ClassSample
 from geoloc.params import ModelParams
 
 DIM = 16  # embedding width of the end-to-end tests
@@ -154,3 +156,28 @@ def many_species(n_species: int, counts: tuple[int, int], dim: int = 8, seed: in
         }
     )
     return table, taxonomy
+
+
+def every_class(targets: torch.Tensor, n_classes: int) -> ClassSample:
+    """A class sample of all classes (shuffled), each included for sure: what a full loss scores."""
+    classes = torch.randperm(n_classes, generator=torch.Generator().manual_seed(1))
+    position = torch.empty(n_classes, dtype=torch.long)
+    position[classes] = torch.arange(n_classes)
+    return ClassSample(classes, torch.zeros(n_classes), position[targets])
+
+
+def mean_gradient(loss_of, logits: torch.Tensor, draws: int) -> torch.Tensor:
+    """The gradient of `loss_of(logits)` with respect to the logits, averaged over `draws` calls
+    (each drawing its own class sample)."""
+    total = torch.zeros_like(logits)
+    for _ in range(draws):
+        leaf = logits.clone().requires_grad_(True)
+        loss_of(leaf).backward()
+        total += leaf.grad
+    return total / draws
+
+
+def split_in_two(table: EmbeddingTable):
+    """(train rows, test rows): every other observation, so both have every species."""
+    rows = np.arange(len(table.embedding))
+    return rows[::2], rows[1::2]

@@ -1,12 +1,21 @@
-"""Classification heads: imbalance remedies, class-balanced weights, saved state."""
+"""Classification heads: imbalance remedies, class-balanced weights, saved state, sampled classes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
-from geoloc.identify.classifier import EmbeddingClassifier, class_balanced_weights
+from geoloc.identify.classifier import (
+    EmbeddingClassifier,
+    build_head,
+    class_balanced_weights,
+    class_logits,
+)
+from geoloc.identify.sampled import sampled_cross_entropy
 from geoloc.params import IdentifyParams
+from tests.identify.identify_data import every_class, many_species, split_in_two
 
 
 def _imbalanced(seed=0, n_major=600, n_minor=25):
@@ -40,3 +49,36 @@ def test_classifier_state_round_trip():
     clf.fit(X, y, IdentifyParams(epochs=2))
     again = EmbeddingClassifier.from_state(clf.state())
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+@pytest.mark.parametrize("class_weight", [False, True])
+def test_sampled_softmax_over_every_class_is_the_full_softmax(kind, class_weight):
+    torch.manual_seed(0)
+    model, x = build_head(kind, 8, 20, 16).eval(), torch.randn(32, 8)
+    targets = torch.randint(20, (32,))
+    shift = torch.randn(20)  # the logit adjustment, gathered per class
+    weight = torch.rand(20) if class_weight else None
+    sample = every_class(targets, 20)
+    full = F.cross_entropy(model(x) + shift, targets, weight=weight)
+    sampled = sampled_cross_entropy(
+        class_logits(model, x, sample.classes) + shift[sample.classes], sample, weight
+    )
+    torch.testing.assert_close(sampled, full, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("remedy", ["none", "class_balanced", "logit_adjust"])
+def test_classifier_on_sampled_classes_learns_like_full_and_is_deterministic(remedy):
+    table, _ = many_species(60, (30, 20), dim=16)
+    X, y = table.embedding, table.species_key - 1000
+    train, test = split_in_two(table)
+    full = IdentifyParams(epochs=6, batch_size=64, lr=1e-2)  # 60 classes <= 1024: exact
+    sampled = full.model_copy(update={"sampled_classes": 8})
+    fits = [
+        EmbeddingClassifier("linear", remedy).fit(X, y[train], p, 60, rows=train)
+        for p in (full, sampled, sampled)
+    ]
+    accuracy = [(f.predict(X[test]) == y[test]).mean() for f in fits]
+    weights = [f.model.weight for f in fits]
+    assert not torch.equal(weights[0], weights[1]) and torch.equal(weights[1], weights[2])
+    assert accuracy[0] > 0.9 and accuracy[1] > accuracy[0] - 0.05
