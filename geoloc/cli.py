@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "report": "geoloc.commands.report:report",
     "train": "geoloc.commands.train:train",
     "encode-locations": "geoloc.commands.encode_locations:encode_locations",
+    "plots": "geoloc.commands.plots:plots",
 }
 
 
