@@ -192,9 +192,16 @@ class ModelParams(Section):
     w0: PositiveFloat = 1.0  # siren: sine frequency factor
 
 
-class TrainParams(Section):
-    """Contrastive training (geoloc/train, stage `train`)."""
+TrainObjective = Literal["contrastive", "presence", "both"]  # geoloc/train/objective.py
+PresenceLoss = Literal["maxent", "an_full"]  # geoloc.sdm.presence.LOSS_NAMES implements these
 
+
+class TrainParams(Section):
+    """Training of the location encoder (geoloc/train, stage `train`)."""
+
+    objective: TrainObjective = "contrastive"  # presence: species head; both: weighted sum
+    presence_loss: PresenceLoss = "maxent"  # DeepMaxent's normalised Poisson | SINR's an_full
+    presence_weight: PositiveFloat = 1.0  # both: loss = contrastive + weight x presence
     epochs: StrictPositiveInt = 20
     batch_size: StrictPositiveInt = 256  # per process; x world size under torchrun
     lr: PositiveFloat = 5e-3

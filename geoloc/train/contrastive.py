@@ -28,13 +28,17 @@ class ContrastiveModel(nn.Module):
         return F.normalize(self.image_head(features).float(), dim=1)
 
     def forward(self, lat, lon, features, species=None, queue=None):
-        loc = self.embed_locations(lat, lon)
+        return self.pair_loss(self.embed_locations(lat, lon), features, species, queue)
+
+    def pair_loss(self, loc, features, species=None, queue=None, *, local: bool = False):
+        """The loss of the embedded locations `loc` against their paired `features`; `queue`:
+        past (lat, lon, species) as extra negatives; `local`: see ContrastiveLoss."""
         img = self.embed_features(features)
         queue_loc = queue_species = None
         if queue is not None:
             queue_loc = self.embed_locations(queue[0], queue[1])
             queue_species = queue[2]
-        return self.loss(loc, img, species, queue_loc, queue_species)
+        return self.loss(loc, img, species, queue_loc, queue_species, local=local)
 
 
 class LocationQueue:

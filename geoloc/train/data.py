@@ -58,6 +58,13 @@ class ArrayRows:
         return self.features[start:stop]
 
 
+def locations_only(source) -> ArrayRows:
+    """The rows of `source` without their features (none are read): for objectives that learn
+    from locations and species alone."""
+    empty = np.zeros((len(source), 0), np.float32)
+    return ArrayRows(source.lat, source.lon, empty, source.species_key)
+
+
 def scan(source, chunk_rows: int) -> str:
     """One pass over the features, a chunk at a time: their SHA-256 (part of what identifies a
     run's checkpoint), or a user error at the first row that is not finite."""
@@ -112,12 +119,13 @@ def _randperm(n: int, generator: torch.Generator) -> np.ndarray:
 
 @dataclass
 class Batch:
-    """One step's rows on the training device."""
+    """One step's rows on the training device (`group`: their target groups, when streamed)."""
 
     lat: torch.Tensor
     lon: torch.Tensor
     species: torch.Tensor
     feat: torch.Tensor
+    group: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -156,11 +164,14 @@ class BatchStream:
     the other). A background thread assembles them `PREFETCH` batches ahead, and a second one
     reads the next buffer while the current one is served (double buffering), so host memory
     holds two buffers, the unread end of the previous one (under one batch), one chunk being
-    read and the prefetched batches; `peak_rows` records the most feature rows held at once."""
+    read and the prefetched batches; `peak_rows` records the most feature rows held at once.
+    `group` (N,), when given, adds each row's target group to its batch."""
 
-    def __init__(self, source, buffers: list[np.ndarray], spans, chunk_rows: int, device):
+    def __init__(
+        self, source, buffers: list[np.ndarray], spans, chunk_rows: int, device, group=None
+    ):
         self.source, self.buffers, self.spans = source, buffers, list(spans)
-        self.chunk_rows, self.device = chunk_rows, device
+        self.chunk_rows, self.device, self.group = chunk_rows, device, group
         self.peak_rows = 0
 
     def __iter__(self) -> Iterator[Batch]:
@@ -206,6 +217,8 @@ class BatchStream:
             torch.from_numpy(source.species_key[rows]),
             torch.from_numpy(feat.astype(np.float32, copy=False)),
         )
+        if self.group is not None:
+            host = (*host, torch.from_numpy(self.group[rows]))
         if self.device.type == "cuda":
             host = tuple(t.pin_memory() for t in host)
         return host

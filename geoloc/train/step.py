@@ -2,7 +2,9 @@
 metrics.json and the dvclive curves.
 
 The `train` DVC stage and `geoloc train` both call `run_train`; only their paths differ. The
-embeddings are streamed from the files (geoloc.embed.store.EmbeddingRows), never loaded whole.
+embeddings are streamed from the files (geoloc.embed.store.EmbeddingRows), never loaded whole;
+the presence objective reads only their locations and species, each file (dataset) being the
+target group of its records.
 An interrupted run resumes from `paths.checkpoints` when its checkpoint belongs to the same
 params, data and code; a finished run leaves none, so a rerun trains afresh. Under torchrun every
 rank trains and rank 0 writes the outputs and prints the one-line summary.
@@ -11,6 +13,8 @@ rank trains and rank 0 writes the outputs and prints the one-line summary.
 from __future__ import annotations
 
 import sys
+
+import numpy as np
 
 from geoloc.embed.store import EmbeddingRows
 from geoloc.encoders.location_encoder import save_location_encoder
@@ -46,6 +50,7 @@ def run_train(params: Params, paths: TrainPaths, *, resume: bool = True) -> dict
                 live=sinks,
                 checkpoint_dir=paths.checkpoints,
                 resume=resume,
+                groups=None if params.train.objective == "contrastive" else file_groups(paths),
             )
         finally:
             if sinks is not None:
@@ -57,14 +62,27 @@ def run_train(params: Params, paths: TrainPaths, *, resume: bool = True) -> dict
     return result.metrics
 
 
+def file_groups(paths: TrainPaths) -> np.ndarray:
+    """The index of the embedding file (dataset) of every pooled row: its target group."""
+    sizes = []
+    for path in paths.embeddings:
+        with EmbeddingRows([path]) as rows:
+            sizes.append(len(rows))
+    return np.repeat(np.arange(len(sizes)), sizes)
+
+
 def summary(result: TrainResult, paths: TrainPaths) -> str:
     """One line for the end of a run: what was trained, how well, and where it went."""
     m = result.metrics
+    retrieval = ""
+    if "val_top10" in m:  # an objective with paired features
+        retrieval = (
+            f", val_top10 {m['val_top10']:.3f} "
+            f"(untrained {m['val_top10_init']:.3f}, gallery of {m['n_gallery']:,}), "
+            f"val_median_km {m['val_median_km']:.0f} (untrained {m['val_median_km_init']:.0f})"
+        )
     return (
         f"trained {m['epochs']} epochs on {m['n_train']:,} records "
         f"({result.timing['loop_s']:.0f} s in the step loop): loss {m['loss']:.4g}, "
-        f"val_loss {m['val_loss']:.4g}, val_top10 {m['val_top10']:.3f} "
-        f"(untrained {m['val_top10_init']:.3f}, gallery of {m['n_gallery']:,}), "
-        f"val_median_km {m['val_median_km']:.0f} (untrained {m['val_median_km_init']:.0f}) "
-        f"-> {paths.encoder}"
+        f"val_loss {m['val_loss']:.4g}{retrieval} -> {paths.encoder}"
     )

@@ -1,10 +1,12 @@
-"""Contrastive training of a location encoder against a paired modality.
+"""Training of a location encoder with `train.objective` (geoloc/train/objective.py):
+contrastive against a paired modality, presence-only on the records' species, or both.
 
 The paired modality is generic: frozen image embeddings for the pipeline (streamed from the HDF5
 files, geoloc.embed.store.EmbeddingRows), environment vectors for the DISDAT benchmark (arrays,
-`train_location_encoder`). Memory is of the order of a batch and the model: features are read in
-chunks and block-shuffled (geoloc/train/data.py), validation runs in batches and retrieves in a
-fixed-size gallery (geoloc/train/validation.py). bf16 autocast on CUDA, deterministic for a seed
+`train_location_encoder`); `train_presence_encoder` trains on presence records alone. Memory is
+of the order of a batch and the model: features are read in chunks and block-shuffled
+(geoloc/train/data.py), validation runs in batches and retrieves in a fixed-size gallery
+(geoloc/train/validation.py). bf16 autocast on CUDA, deterministic for a seed
 on CPU, checkpoints that an interrupted run resumes from, DDP under torchrun with negatives
 gathered across ranks.
 """
@@ -35,9 +37,18 @@ from geoloc.geometry import spatial_block_split
 from geoloc.io import atomic_path
 from geoloc.runtime import DistContext, distributed, resolve_device, seed_everything, torch_threads
 from geoloc.train.contrastive import ContrastiveModel, LocationQueue, jitter
-from geoloc.train.data import ArrayRows, Batch, BatchStream, scan, shuffled_buffers
+from geoloc.train.data import (
+    ArrayRows,
+    Batch,
+    BatchStream,
+    locations_only,
+    scan,
+    shuffled_buffers,
+)
 from geoloc.train.distributed import gather
 from geoloc.train.loss import ContrastiveLoss
+from geoloc.train.objective import ObjectiveModel
+from geoloc.train.presence import PresenceHead, PresenceLabels
 from geoloc.train.validation import Validation
 
 log = logging.getLogger(__name__)
@@ -47,10 +58,20 @@ CHECKPOINT = "last.pt"
 @dataclass
 class TrainResult:
     encoder: LocationEncoder
-    image_head: nn.Module  # projects the paired features into the encoder's space
+    image_head: nn.Module | None  # projects the paired features (None: presence objective)
     history: list[dict] = field(default_factory=list)  # one dict per epoch (epoch 0: untrained)
     metrics: dict = field(default_factory=dict)  # final flat metrics (metrics.json)
     timing: dict = field(default_factory=dict)  # steps run and seconds spent in the step loop
+
+
+def _adamw(model: ObjectiveModel, tp) -> torch.optim.AdamW:
+    """AdamW with `train.weight_decay` on every weight except the contrastive temperature."""
+    no_decay = [] if model.contrastive is None else [model.contrastive.loss.logit_scale]
+    decay = [p for p in model.parameters() if all(p is not q for q in no_decay)]
+    groups = [{"params": decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return torch.optim.AdamW(groups, lr=tp.lr, weight_decay=tp.weight_decay)
 
 
 def _lr_lambda(warmup_steps: int, total_steps: int):
@@ -65,14 +86,20 @@ def _lr_lambda(warmup_steps: int, total_steps: int):
     return fn
 
 
-def _fingerprint(config: dict, train_params, source, features_digest: str, world_size) -> str:
-    """Identifies the run a checkpoint belongs to: params, data and the training code itself."""
+def _fingerprint(config: dict, train_params, arrays, features_digest: str, world_size) -> str:
+    """Identifies the run a checkpoint belongs to: params, data (the rows' `arrays` and their
+    features' digest) and the training code itself."""
     keyed = train_params.model_dump(exclude={"checkpoint_every"})
     digest = hashlib.sha256(json.dumps([config, keyed, world_size], sort_keys=True).encode())
     package = Path(__file__).resolve().parents[1]
-    for code in sorted([*package.glob("train/*.py"), *package.glob("encoders/**/*.py")]):
-        digest.update(code.read_bytes())
-    for array in (source.lat, source.lon, source.species_key):
+    code = [
+        *package.glob("train/*.py"),
+        *package.glob("encoders/**/*.py"),
+        package / "sdm/presence.py",
+    ]
+    for path in sorted(code):
+        digest.update(path.read_bytes())
+    for array in arrays:
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(features_digest.encode())
     return digest.hexdigest()[:16]
@@ -86,7 +113,8 @@ class Trainer:
     `source` holds the rows (geoloc/train/data.py); `dist` places this process in a torchrun
     launch (geoloc.runtime.distributed) and names the device; `live` is anything with dvclive's
     `log_metric(name, value)` and `next_step()`; `checkpoint_dir` receives a checkpoint every
-    `train.checkpoint_every` epochs, removed when the run finishes.
+    `train.checkpoint_every` epochs, removed when the run finishes; `groups` (N,) are the rows'
+    target groups for the presence objective (None: one group).
     """
 
     def __init__(
@@ -98,24 +126,36 @@ class Trainer:
         dist: DistContext,
         live=None,
         checkpoint_dir: str | Path | None = None,
+        groups=None,
     ):
         tp = train_params
         self.params, self.dist, self.device, self.live = tp, dist, dist.device, live
         self.checkpoint = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir else None
-        self.source = source
+        self.source = source = locations_only(source) if tp.objective == "presence" else source
         check_coordinates(torch.from_numpy(source.lat), torch.from_numpy(source.lon))
         # whole spatial blocks go to validation, so it measures places the encoder never saw
         is_val = spatial_block_split(
             source.lat, source.lon, tp.val_fraction, tp.val_block_km, tp.seed
         )
         self.train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+        self.labels = None
+        if tp.objective != "contrastive":
+            self.labels = PresenceLabels.of(source.species_key, groups, self.train_rows)
         self.build(model_params, source.dim)
         features_digest = scan(source, tp.chunk_rows)
+        group = None if self.labels is None else self.labels.group
         self.validation = Validation(
-            source, val_rows, tp, self.batch * dist.world_size, self.device
+            source,
+            val_rows,
+            tp,
+            self.batch * dist.world_size,
+            self.device,
+            group=group,
+            retrieval=self.model.contrastive is not None,
         )
         config = model_config(model_params, seed=tp.seed)
-        self.fingerprint = _fingerprint(config, tp, source, features_digest, dist.world_size)
+        arrays = (source.lat, source.lon, source.species_key) + (() if group is None else (group,))
+        self.fingerprint = _fingerprint(config, tp, arrays, features_digest, dist.world_size)
         self.history: list[dict] = []  # one row per epoch (epoch 0: untrained)
         self.best: dict = {"epoch": 0, "val_loss": math.inf, "state": None}  # train.select_best
         self.start_epoch, self.loop_seconds = 0, 0.0
@@ -124,26 +164,28 @@ class Trainer:
         """Model, AdamW (no decay on the temperature), warm-up + cosine schedule, the shuffling
         generator and the optional location queue, all from `train.seed`."""
         tp, device, world = self.params, self.device, self.dist.world_size
-        seed_everything(tp.seed)
-        encoder = build_location_encoder(model_params, seed=tp.seed)
-        loss_fn = ContrastiveLoss(tp.temperature, tp.min_temperature, tp.mask_same_species)
-        self.model = ContrastiveModel(encoder, feature_dim, loss_fn).to(device)
-        no_decay = [self.model.loss.logit_scale]
-        decay = [p for n, p in self.model.named_parameters() if n != "loss.logit_scale"]
-        self.optimizer = torch.optim.AdamW(
-            [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=tp.lr,
-            weight_decay=tp.weight_decay,
-        )
         self.batch = min(tp.batch_size, max(1, len(self.train_rows) // world))
         self.steps_per_epoch = max(1, len(self.train_rows) // (self.batch * world))
+        seed_everything(tp.seed)
+        encoder = build_location_encoder(model_params, seed=tp.seed)
+        contrastive = presence = None
+        if tp.objective != "presence":
+            loss_fn = ContrastiveLoss(tp.temperature, tp.min_temperature, tp.mask_same_species)
+            contrastive = ContrastiveModel(encoder, feature_dim, loss_fn)
+        if self.labels is not None:
+            train = self.train_rows
+            bounds = TrainingExtent.of_points(self.source.lat[train], self.source.lon[train]).bounds
+            n_random = self.steps_per_epoch * self.batch * world  # one per record of a pass
+            presence = PresenceHead(encoder.dim, self.labels, tp.presence_loss, bounds, n_random)
+        self.model = ObjectiveModel(encoder, contrastive, presence, tp.presence_weight).to(device)
+        self.optimizer = _adamw(self.model, tp)
         total_steps = self.steps_per_epoch * tp.epochs
         warmup_steps = min(tp.warmup_epochs * self.steps_per_epoch, total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _lr_lambda(warmup_steps, total_steps)
         )
         self.generator = torch.Generator(device=device).manual_seed(tp.seed)
-        self.queue = LocationQueue(tp.queue, device) if tp.queue else None
+        self.queue = LocationQueue(tp.queue, device) if tp.queue and contrastive else None
 
     def resume(self) -> None:
         """Continue an interrupted run from its checkpoint if it belongs to the same params, data
@@ -213,23 +255,33 @@ class Trainer:
             self.best.update(epoch=row["epoch"], val_loss=row["val_loss"], state=state)
         self.log(row)
 
-    def _step(self, step_model: nn.Module, batch: Batch) -> torch.Tensor:
-        """One optimisation step on this rank's slice of the step's global batch."""
-        tp, queue = self.params, self.queue
+    def _step(self, step_model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        """One optimisation step on this rank's slice of the step's global batch; its loss
+        terms (ObjectiveModel)."""
+        tp, queue, presence = self.params, self.queue, self.model.presence
         b_lat, b_lon = batch.lat, batch.lon
         if tp.jitter_km > 0:
             b_lat, b_lon = jitter(b_lat, b_lon, tp.jitter_km, self.generator)
+        background = (
+            None if presence is None else presence.random_background(len(batch), self.generator)
+        )
         with _autocast(self.device):
-            loss = step_model(
-                b_lat, b_lon, batch.feat, batch.species, queue.get() if queue else None
+            terms = step_model(
+                b_lat,
+                b_lon,
+                batch.feat,
+                batch.species,
+                group=batch.group,
+                queue=queue.get() if queue else None,
+                background=background,
             )
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        terms["loss"].backward()
         self.optimizer.step()
         self.scheduler.step()
         if queue is not None:
             queue.push(gather(b_lat), gather(b_lon), gather(batch.species))
-        return loss.detach()
+        return {key: value.detach() for key, value in terms.items()}
 
     def stream(self) -> BatchStream:
         """This rank's batches of one shuffled pass over the training rows."""
@@ -239,21 +291,25 @@ class Trainer:
             ((step * world + rank) * batch, (step * world + rank + 1) * batch)
             for step in range(self.steps_per_epoch)
         ]
-        return BatchStream(self.source, buffers, spans, tp.chunk_rows, self.device)
+        group = None if self.labels is None else self.labels.group
+        return BatchStream(self.source, buffers, spans, tp.chunk_rows, self.device, group)
 
     def epoch(self, epoch: int, step_model: nn.Module, progress) -> dict:
-        """One shuffled pass over the training set, then its validation row."""
+        """One shuffled pass over the training set, then its validation row: the mean of each
+        loss term, the temperature (contrastive) and the validation metrics."""
         tic = time.perf_counter()
-        loss_sum = torch.zeros((), device=self.device)
+        sums: dict[str, torch.Tensor] = {}
         for batch in self.stream():
-            loss_sum += self._step(step_model, batch)
+            for key, value in self._step(step_model, batch).items():
+                sums[key] = sums.get(key, torch.zeros((), device=self.device)) + value
             progress.update()
-        loss_value = loss_sum.item()  # waits for the device: the loop time is complete
-        self.loop_seconds += time.perf_counter() - tic
+        means = {key: value.item() / self.steps_per_epoch for key, value in sums.items()}
+        self.loop_seconds += time.perf_counter() - tic  # .item() waited: the loop is complete
+        temperature = self.model.temperature
         return {
             "epoch": epoch + 1,
-            "loss": loss_value / self.steps_per_epoch,
-            "temperature": self.model.loss.temperature,
+            **means,
+            **({} if temperature is None else {"temperature": temperature}),
             **self.evaluate(),
         }
 
@@ -294,15 +350,19 @@ class Trainer:
             self.model.load_state_dict(best["state"])
         final = dict(history[best["epoch"] if tp.select_best else -1])
         final.pop("epoch")
+        untrained = {
+            f"{key}_init": round(history[0][key], 6)
+            for key in ("val_median_km", "val_top10")
+            if key in history[0]  # retrieval: an objective with paired features
+        }
         metrics = {
             **{k: round(v, 6) for k, v in final.items()},
-            "val_median_km_init": round(history[0]["val_median_km"], 6),
-            "val_top10_init": round(history[0]["val_top10"], 6),
+            **untrained,
             "epochs": tp.epochs,
             "best_epoch": best["epoch"] if tp.select_best else tp.epochs,
             "n_train": len(self.train_rows),
             "n_val": self.validation.n_rows,
-            "n_gallery": self.validation.n_gallery,
+            **({"n_gallery": self.validation.n_gallery} if untrained else {}),
         }
         self.model.eval()
         steps = (tp.epochs - self.start_epoch) * self.steps_per_epoch
@@ -311,7 +371,8 @@ class Trainer:
         model.encoder.extent = TrainingExtent.of_points(
             self.source.lat[train], self.source.lon[train]
         )
-        return TrainResult(model.encoder.cpu(), model.image_head.cpu(), history, metrics, timing)
+        image_head = None if model.contrastive is None else model.contrastive.image_head.cpu()
+        return TrainResult(model.encoder.cpu(), image_head, history, metrics, timing)
 
 
 def train_location_encoder(
@@ -342,6 +403,23 @@ def train_location_encoder(
     )
 
 
+def train_presence_encoder(
+    lat, lon, species, group, model_params, train_params, **options
+) -> TrainResult:
+    """Train an encoder on presence records alone: record i is species[i] seen at (lat[i],
+    lon[i]), and group[i] (any ids, e.g. the taxon group) makes the records of its group its
+    species' background (geoloc/train/presence.py). No paired features: `train.objective` is
+    taken as `presence`, `train.presence_loss` chooses the loss. `options`: `device`, `live`,
+    `checkpoint_dir`, `resume` of `train_on_rows`. The result has no image head and no retrieval
+    metrics.
+    """
+    model_params, train_params = _params(model_params, train_params)
+    empty = np.zeros((len(np.asarray(lat)), 0), np.float32)
+    presence = train_params.model_copy(update={"objective": "presence"})
+    source = ArrayRows(lat, lon, empty, species)
+    return train_on_rows(source, model_params, presence, groups=group, **options)
+
+
 def train_on_rows(
     source,
     model_params,
@@ -351,26 +429,39 @@ def train_on_rows(
     live=None,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
+    groups=None,
 ) -> TrainResult:
     """Train an encoder on the rows of `source` (geoloc/train/data.py: embedding files or arrays).
 
-    `device` is a torch.device or a runtime.device string; `live`, `checkpoint_dir`: see
-    `Trainer`; `resume=True` continues an interrupted run from its checkpoint when it belongs to
-    the same params, data and code. Runs with `train.cpu_threads` torch threads, inside the
-    torchrun process group when launched by one.
+    `device` is a torch.device or a runtime.device string; `live`, `checkpoint_dir`, `groups`:
+    see `Trainer`; `resume=True` continues an interrupted run from its checkpoint when it
+    belongs to the same params, data and code. Runs with `train.cpu_threads` torch threads,
+    inside the torchrun process group when launched by one.
     """
+    model_params, train_params = _params(model_params, train_params)
+    device = resolve_device(device) if isinstance(device, str) else device
+    with torch_threads(train_params.cpu_threads), distributed(device) as dist:
+        trainer = Trainer(
+            source,
+            model_params,
+            train_params,
+            dist=dist,
+            live=live,
+            checkpoint_dir=checkpoint_dir,
+            groups=groups,
+        )
+        return trainer.run(resume=resume)
+
+
+def _params(model_params, train_params):
+    """The `model:` and `train:` sections, validated when given as dicts."""
     from geoloc.params import ModelParams, TrainParams
 
     if isinstance(model_params, dict):
         model_params = ModelParams(**model_params)
     if isinstance(train_params, dict):
         train_params = TrainParams(**train_params)
-    device = resolve_device(device) if isinstance(device, str) else device
-    with torch_threads(train_params.cpu_threads), distributed(device) as dist:
-        trainer = Trainer(
-            source, model_params, train_params, dist=dist, live=live, checkpoint_dir=checkpoint_dir
-        )
-        return trainer.run(resume=resume)
+    return model_params, train_params
 
 
 def _show(progress, epoch: int, epochs: int, row: dict) -> None:

@@ -58,10 +58,11 @@ def test_each_span_gets_its_rows_and_their_features(batch, world):
     steps = len(rows) // (batch * world)
     for rank in range(world):
         spans = [((s * world + rank) * batch, (s * world + rank + 1) * batch) for s in range(steps)]
-        batches = list(BatchStream(source, buffers, spans, 16, CPU))
+        batches = list(BatchStream(source, buffers, spans, 16, CPU, group=rows % 3))
         assert len(batches) == steps
         for (start, stop), got in zip(spans, batches, strict=True):
             expected = order[start:stop]
+            np.testing.assert_array_equal(got.group.numpy(), expected % 3)
             np.testing.assert_array_equal(got.feat[:, 0].numpy(), expected)
             np.testing.assert_array_equal(got.species.numpy(), expected * 10)
             np.testing.assert_array_equal(got.lat.numpy(), (expected % 90).astype(np.float32))
@@ -76,7 +77,9 @@ def test_stream_reads_a_chunk_at_a_time_and_holds_about_two_buffers():
     buffers = shuffled_buffers(rows, chunk, buffer_chunks, torch.Generator().manual_seed(0))
     spans = [(s * batch, (s + 1) * batch) for s in range(len(rows) // batch)]
     stream = BatchStream(source, buffers, spans, chunk, CPU)
-    assert sum(len(b) for b in stream) == len(spans) * batch
+    batches = list(stream)
+    assert sum(len(b) for b in batches) == len(spans) * batch
+    assert all(b.group is None for b in batches)  # no groups given: none streamed
     assert source.largest_read <= chunk
     # every chunk holding a training row is read once per pass, nothing else
     assert sorted(start for start, _ in source.reads) == list(range(0, 2000, chunk))

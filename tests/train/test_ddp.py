@@ -1,5 +1,6 @@
 """DDP on CPU with 2 gloo processes: negatives are gathered across ranks (with gradient), and a
-torchrun-style training run keeps both ranks' weights identical."""
+torchrun-style training run keeps both ranks' weights identical, with the presence objective
+too."""
 
 import os
 import socket
@@ -35,7 +36,8 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     torch.set_num_threads(1)
     from geoloc.params import ModelParams, TrainParams
     from geoloc.runtime import distributed
-    from geoloc.train import train_location_encoder
+    from geoloc.train import train_location_encoder, train_on_rows
+    from geoloc.train.data import ArrayRows
 
     with distributed(torch.device("cpu")) as ctx:  # joins via the env, as under torchrun
         assert (ctx.rank, ctx.world_size) == (rank, WORLD)
@@ -51,12 +53,16 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         # several block-shuffled buffers a pass: each rank takes its slice of every global batch
         train = TrainParams(epochs=2, batch_size=32, queue=64, chunk_rows=64, buffer_chunks=2)
         result = train_location_encoder(lat, lon, feat, model, train, species_key=sp)
+        # the presence loss on each rank's rows, added to the gathered contrastive loss
+        both = train.model_copy(update={"objective": "both", "presence_loss": "an_full"})
+        with_presence = train_on_rows(ArrayRows(lat, lon, feat, sp), model, both, groups=sp % 2)
     torch.save(
         {
             "loss": loss.detach(),
             "grad_loc": loc_r.grad,
             "grad_img": img_r.grad,
             "state": result.encoder.state_dict(),
+            "state_both": with_presence.encoder.state_dict(),
             "n_train": result.metrics["n_train"],
         },
         os.path.join(out_dir, f"rank{rank}.pt"),
@@ -89,6 +95,7 @@ def test_two_gloo_ranks_gather_negatives_and_stay_in_sync(tmp_path):
     torch.testing.assert_close(grad_loc, loc.grad)
     torch.testing.assert_close(grad_img, img.grad)
 
-    a, b = ranks[0]["state"], ranks[1]["state"]
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    for state in ("state", "state_both"):
+        a, b = ranks[0][state], ranks[1][state]
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)

@@ -14,7 +14,8 @@ from geoloc.embed.store import read_embeddings
 from geoloc.encoders import load_location_encoder, outside_training_extent
 from geoloc.layout import Layout, TrainPaths
 from geoloc.params import parse_params
-from geoloc.train import run_train
+from geoloc.train import run_train, train_presence_encoder
+from geoloc.train.step import file_groups
 from geoloc.train.trainer import Trainer
 from tests.train.train_fixtures import synthetic_observations, write_store
 
@@ -65,6 +66,26 @@ def test_several_files_train_as_one_file_holding_their_rows(tmp_path):
         for name in ("pooled", "single")
     ]
     np.testing.assert_array_equal(*encodings)
+
+
+def test_presence_objective_takes_each_file_as_the_target_group_of_its_records(tmp_path, capsys):
+    """The pipeline's presence run is the DISDAT door's run with the file index as group."""
+    lat, lon, feat, sp = synthetic_observations(n=300, seed=2)
+    parts = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    write_store(parts[0], lat[:120], lon[:120], feat[:120], sp[:120])
+    write_store(parts[1], lat[120:], lon[120:], feat[120:], sp[120:])
+    paths = _paths(tmp_path / "out", parts)
+    assert file_groups(paths).tolist() == [0] * 120 + [1] * 180
+    params = parse_params({**TINY, "train": {**TINY["train"], "objective": "presence"}})
+    metrics = run_train(params, paths)
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"val_loss {metrics['val_loss']:.4g} -> {paths.encoder}" in summary
+    assert "presence_loss" in metrics and "val_top10" not in metrics
+    door = train_presence_encoder(lat, lon, sp, file_groups(paths), params.model, params.train)
+    assert door.metrics == metrics
+    np.testing.assert_array_equal(
+        load_location_encoder(paths.encoder).encode(lat, lon), door.encoder.encode(lat, lon)
+    )
 
 
 def _run_stage(repo_root, params_file):

@@ -10,12 +10,18 @@ import torch
 import torch.nn.functional as F
 
 from geoloc.embed.store import EmbeddingRows
+from geoloc.encoders import build_location_encoder
 from geoloc.errors import GeolocError
 from geoloc.geometry import spatial_block_split
 from geoloc.params import ModelParams, TrainParams
 from geoloc.train import data
 from geoloc.train.retrieval import retrieval_metrics
-from geoloc.train.trainer import Trainer, train_location_encoder, train_on_rows
+from geoloc.train.trainer import (
+    Trainer,
+    train_location_encoder,
+    train_on_rows,
+    train_presence_encoder,
+)
 from tests.train.train_fixtures import CountingRows, write_store
 
 MODEL = ModelParams(pe="sh", legendre=6, hidden=32, dim=16)
@@ -155,6 +161,58 @@ def test_resumed_runs_log_every_epoch_and_finished_runs_are_not_resumed(
         assert ("resumed from" in caplog.text) == resumes
         assert live.rows == full.rows and len(live.rows) == 4
         assert not (tmp_path / "last.pt").exists()
+
+
+def test_presence_objective_learns_from_locations_and_species_alone(observations):
+    lat, lon, feat, sp = observations
+    live = RecordingLive()
+    params = TRAIN.model_copy(update={"epochs": 8})  # objective contrastive: taken as presence
+    result = train_presence_encoder(lat, lon, sp, sp % 2, MODEL, params, live=live)
+    assert set(live.rows[1]) == {"loss", "presence_loss", "val_loss", "val_presence_loss"}
+    first, last = result.history[1], result.history[-1]
+    assert last["loss"] < first["loss"]
+    # held-out blocks: the species head ranks places far better than the untrained encoder's
+    assert last["val_presence_loss"] < 0.9 * result.history[0]["val_presence_loss"]
+    assert result.image_head is None
+    assert not {"val_top10", "val_top10_init", "n_gallery", "temperature"} & set(result.metrics)
+    untrained = build_location_encoder(MODEL, seed=params.seed).state_dict()
+    trained = result.encoder.state_dict()
+    assert all(not torch.equal(trained[k], untrained[k]) for k in untrained if "network" in k)
+    assert result.encoder.encode(lat, lon).shape == (len(lat), 16)
+
+
+def test_presence_objective_reads_no_features(observations):
+    lat, lon, feat, sp = observations
+    counted = CountingRows(data.ArrayRows(lat, lon, feat, sp))
+    params = TRAIN.model_copy(update={"epochs": 1, "objective": "presence"})
+    result = train_on_rows(counted, MODEL, params)
+    assert counted.reads == [] and result.image_head is None
+
+
+@pytest.mark.parametrize(
+    ("objective", "loss"), [("presence", "maxent"), ("presence", "an_full"), ("both", "an_full")]
+)
+def test_presence_objectives_are_deterministic_and_resume_exactly(
+    observations, tmp_path, objective, loss
+):
+    lat, lon, feat, sp = observations
+    update = {"epochs": 4, "objective": objective, "presence_loss": loss, "jitter_km": 5.0}
+    params = TRAIN.model_copy(update=update)
+
+    def train(**options):
+        source = data.ArrayRows(lat, lon, feat, sp)
+        return train_on_rows(source, MODEL, params, groups=sp % 2, **options)
+
+    full, again = train(), train()
+    _assert_same_state(_state(full), _state(again))
+    assert full.metrics == again.metrics
+    with pytest.raises(KeyboardInterrupt):  # killed while reporting epoch 3
+        train(live=RecordingLive(die_at_step=4), checkpoint_dir=tmp_path)
+    resumed = train(checkpoint_dir=tmp_path, resume=True)
+    _assert_same_state(_state(full), _state(resumed))
+    assert resumed.history == full.history and resumed.metrics == full.metrics
+    one_group = train_on_rows(data.ArrayRows(lat, lon, feat, sp), MODEL, params)
+    assert one_group.metrics != full.metrics  # the target groups shape the background
 
 
 class _WritesMarker:

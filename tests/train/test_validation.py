@@ -12,6 +12,7 @@ from geoloc.params import ModelParams, TrainParams
 from geoloc.train.contrastive import ContrastiveModel
 from geoloc.train.data import ArrayRows, read_rows
 from geoloc.train.loss import ContrastiveLoss
+from geoloc.train.objective import ObjectiveModel
 from geoloc.train.retrieval import retrieval_metrics
 from geoloc.train.validation import Validation
 from tests.train.train_fixtures import synthetic_observations
@@ -24,12 +25,14 @@ def _setup(n=300, **train):
     source = ArrayRows(lat, lon, feat, sp)
     params = TrainParams(**train)
     encoder = build_location_encoder(ModelParams(pe="sh", legendre=5, hidden=16, dim=8), seed=0)
-    model = ContrastiveModel(encoder, source.dim, ContrastiveLoss(0.1)).eval()
+    contrastive = ContrastiveModel(encoder, source.dim, ContrastiveLoss(0.1))
+    model = ObjectiveModel(encoder, contrastive, None).eval()
     rows = np.flatnonzero(np.arange(n) % 3 == 0)  # the "validation" rows
     return source, params, model, rows
 
 
 def _all_at_once(source, model, rows):
+    model = model.contrastive
     with torch.no_grad():
         lat = torch.as_tensor(source.lat[rows], dtype=torch.float32)
         lon = torch.as_tensor(source.lon[rows], dtype=torch.float32)
