@@ -117,3 +117,33 @@ def disdat(data_dir, out_dir, regions, sets, learners, backgrounds, pcs, seed, d
     click.echo(
         f"{run.metrics['species']} species in {run.metrics['runtime_s']:.0f} s; outputs in {out_dir}"
     )
+
+
+@bench.command("disdat-convert")
+@click.option(
+    "--rds",
+    "rds_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The disdat R package's inst/extdata folder (<REGION>train_po.rds, ...).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: one sub-folder of Parquet tables per region and metadata.json.",
+)
+@click.option("--regions", multiple=True, help="Regions to convert (default: every region).")
+@click.option("--source", default="", help="Where the files came from, kept in metadata.json.")
+@exit_on_user_error
+def disdat_convert(rds_dir, out_dir, regions, source):
+    """Convert the disdat package's .rds files to the layout `geoloc bench disdat` reads."""
+    from geoloc.bench.disdat.convert import convert_disdat
+
+    meta = convert_disdat(
+        rds_dir, out_dir, _names(regions) or None, {"source": source} if source else None
+    )
+    for name, region in meta["regions"].items():
+        rows = ", ".join(f"{table} {n}" for table, n in region["rows"].items())
+        click.echo(f"{name}: {len(region['groups'])} group(s), {rows}")

@@ -98,6 +98,18 @@ def check_background(name: str) -> str:
     return name
 
 
+def check_target_groups(region: Region) -> None:
+    """Target-group background needs, for every species, records of another species of its
+    group; a group of one species has none."""
+    lonely = [group for group, species in region.groups.items() if len(species) < 2]
+    if lonely:
+        raise GeolocError(
+            f"region {region.name}: group(s) {', '.join(lonely)} hold one species, so there is "
+            "no target-group background (records of other species of the group); run it with "
+            "--background random"
+        )
+
+
 def rank_mean(predictions: list[np.ndarray], weights) -> np.ndarray:
     """Weighted mean of per-column ranks scaled to [0, 1]: members on different scales weigh
     as their weights say."""

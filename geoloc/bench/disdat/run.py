@@ -26,6 +26,7 @@ from geoloc.bench.disdat.data import Region
 from geoloc.bench.disdat.learners import (
     Member,
     check_background,
+    check_target_groups,
     fit_predict_group,
     fit_predict_region,
     parse_learner,
@@ -119,6 +120,8 @@ def evaluate_region(
         unit="member",
     )
     for background in map(check_background, backgrounds):
+        if background == "target_group":
+            check_target_groups(region)
         for set_name in covariate_sets:
             predictions = {}
             for member in members:
