@@ -1,6 +1,7 @@
-"""DISDAT real-data SDM benchmark: `geoloc bench disdat` on the project's DISDAT data folder
-($GEOLOC_SHARED_DATA/disdat), printed beside the reference numbers published with that data for
-the same four regions.
+"""DISDAT real-data SDM benchmark: `geoloc bench disdat` (its defaults: the chosen configuration,
+target-group background) on the project's DISDAT data folder ($GEOLOC_SHARED_DATA/disdat),
+printed beside the reference numbers published for the same four regions (random-background
+logistic and RF, and DeepMaxent; Valavi et al. 2022's ensemble: 0.732 over six regions).
 
 Runs only where the shared data folder exists (the project's own machines); elsewhere it says so
 and exits 0. Usage: .venv/bin/python benchmarks/disdat_bench.py [--out DIR]
@@ -26,6 +27,8 @@ REFERENCE = {
     "logistic env+coords": {"AWT": 0.664, "CAN": 0.594, "NSW": 0.701, "NZ": 0.732},
     "down-sampled RF env": {"AWT": 0.683, "CAN": 0.579, "NSW": 0.718, "NZ": 0.745},
     "RF env+coords": {"AWT": 0.660, "CAN": 0.572, "NSW": 0.727, "NZ": 0.748},
+    # DeepMaxent (Ryckewaert et al. 2024), published, target-group background, env
+    "DeepMaxent (published)": {"AWT": 0.714, "CAN": 0.730, "NSW": 0.748, "NZ": 0.752},
 }
 SPECIES = {"AWT": 40, "CAN": 20, "NSW": 54, "NZ": 52}
 

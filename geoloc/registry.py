@@ -71,6 +71,8 @@ LEARNERS = Registry(
         "logistic": "geoloc.sdm.learners:BatchedLogistic",
         "rf_downsampled": "geoloc.sdm.learners:DownsampledRandomForest",
         "mlp": "geoloc.sdm.learners:BatchedMLP",
+        "maxent": "geoloc.sdm.multispecies:maxent",
+        "an_full": "geoloc.sdm.multispecies:an_full",
     },
 )
 

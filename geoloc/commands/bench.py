@@ -40,14 +40,23 @@ def bench():
     multiple=True,
     help="Covariate sets: env, coords, sh, rff, geoclip, trained, env+<embedding> (k PCs "
     "appended), or env+effort:<embedding> (a sampling-effort covariate held constant when "
-    "predicting) "
-    "(default: env, env+coords, env+geoclip, env+trained, env+effort:rff).",
+    "predicting; per-species learners only) (default: env).",
 )
 @click.option(
     "--learners",
     multiple=True,
-    help="Learners: logistic, rf_downsampled, mlp, or an ensemble such as "
-    "logistic+rf_downsampled (default: logistic, rf_downsampled, logistic+rf_downsampled).",
+    help="Learners: logistic, rf_downsampled, mlp, maxent, an_full, with options as "
+    "name:key=value (maxent:seeds=3), or an ensemble of ranks such as maxent+rf_downsampled, "
+    "weighted as 0.6*maxent+0.4*rf_downsampled (default: the chosen configuration "
+    "maxent:seeds=3+rf_downsampled:n_estimators=500 and its two members).",
+)
+@click.option(
+    "--background",
+    "backgrounds",
+    multiple=True,
+    help="target_group (a species' background: the records of its taxon group) or random "
+    "(the region's random background points); several run side by side (default: "
+    "target_group).",
 )
 @click.option(
     "--pcs",
@@ -73,14 +82,16 @@ def bench():
     "oversubscribing a shared machine.",
 )
 @exit_on_user_error
-def disdat(data_dir, out_dir, regions, sets, learners, pcs, seed, device, threads):
+def disdat(data_dir, out_dir, regions, sets, learners, backgrounds, pcs, seed, device, threads):
     """The NCEAS presence-only / presence-absence benchmark (Elith et al. 2020).
 
-    Per species: fit on its presence records + the region's background points, predict the
-    survey sites of its group, AUC where it was surveyed. Prints the mean AUC per region and
-    covariate set x learner, and writes the tables and figure to --out.
+    Per species: fit on its presence records against a background, predict the survey sites of
+    its group, AUC where it was surveyed. Prints the mean AUC per region and configuration
+    (covariate set x learner x background), and writes the tables, paired differences and
+    figure to --out.
     """
     from geoloc.bench.disdat import (
+        DEFAULT_BACKGROUNDS,
         DEFAULT_LEARNERS,
         DEFAULT_SETS,
         DisdatOptions,
@@ -100,8 +111,39 @@ def disdat(data_dir, out_dir, regions, sets, learners, pcs, seed, device, thread
         options=DisdatOptions(pcs=pcs, seed=seed),
         device=device,
         threads=threads or None,
+        backgrounds=_names(backgrounds) or DEFAULT_BACKGROUNDS,
     )
     click.echo(markdown_table(auc_table(run.summary)), nl=False)
     click.echo(
         f"{run.metrics['species']} species in {run.metrics['runtime_s']:.0f} s; outputs in {out_dir}"
     )
+
+
+@bench.command("disdat-convert")
+@click.option(
+    "--rds",
+    "rds_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The disdat R package's inst/extdata folder (<REGION>train_po.rds, ...).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: one sub-folder of Parquet tables per region and metadata.json.",
+)
+@click.option("--regions", multiple=True, help="Regions to convert (default: every region).")
+@click.option("--source", default="", help="Where the files came from, kept in metadata.json.")
+@exit_on_user_error
+def disdat_convert(rds_dir, out_dir, regions, source):
+    """Convert the disdat package's .rds files to the layout `geoloc bench disdat` reads."""
+    from geoloc.bench.disdat.convert import convert_disdat
+
+    meta = convert_disdat(
+        rds_dir, out_dir, _names(regions) or None, {"source": source} if source else None
+    )
+    for name, region in meta["regions"].items():
+        rows = ", ".join(f"{table} {n}" for table, n in region["rows"].items())
+        click.echo(f"{name}: {len(region['groups'])} group(s), {rows}")

@@ -2,7 +2,8 @@
 
 Protocol, per dataset (one taxon group), with the knobs of params `sdm:` (SdmParams):
 1. the species design (geoloc.sdm.design): kept species, target-group background, rows, folds;
-2. per covariate set and block of `sdm.species_block` species, one batched learner fitted on all
+2. per covariate set and block of `sdm.species_block` species (all species for a learner whose
+   species share parameters: `block_size`), one batched learner fitted on all
    folds and refitted per fold (geoloc.sdm.crossval): a species' AUC is that of its pooled
    out-of-fold predictions;
 3. where the true range is known (the demo's virtual species), the all-folds model is also
@@ -81,14 +82,16 @@ def evaluate_sdm(
     map_keys = maps.map_species(design.kept, table["n_presences"], truth, sdm.map_species)
     lat = np.concatenate([design.lat, grid["lat"].to_numpy()])
     lon = np.concatenate([design.lon, grid["lon"].to_numpy()])
-    n_blocks = -(-len(design.kept) // sdm.species_block)
+    options = {"device": device, "seed": sdm.seed, **sdm.learner_options}
+    size = block_size(get_learner(sdm.learner, **options), design, sdm)
+    n_blocks = -(-len(design.kept) // size)
     progress = tqdm(total=len(covariates) * n_blocks * (sdm.folds + 1), unit="fit")
     layers, embedding = [], None
     for name, function in covariates.items():
         progress.set_description(f"sdm fits, set {name}")
         features = covariate_matrix(name, function, lat, lon)
         X, X_grid = features[: len(design.rows)], features[len(design.rows) :]
-        scores = fit_set(X, X_grid, design, sdm, cells, map_keys, device, progress.update)
+        scores = fit_set(X, X_grid, design, sdm, size, cells, map_keys, options, progress.update)
         table.loc[design.kept, f"auc_{name}"] = scores.auc
         if cells is not None:
             table.loc[design.kept, f"truth_auc_{name}"] = scores.truth_auc
@@ -110,20 +113,20 @@ def fit_set(
     X_grid: np.ndarray,
     design: SpeciesDesign,
     sdm,
+    size: int,
     cells: TruthCells | None,
     map_keys: list,
-    device,
+    options: dict,
     step,
 ) -> SetScores:
-    """Cross-validate one covariate set over the kept species, a block of them at a time (a
-    fresh learner per block); keep per species only its AUCs and, if mapped, its grid."""
+    """Cross-validate one covariate set over the kept species, `size` of them at a time (a
+    fresh learner per block, built with `options`); keep per species only its AUCs and, if
+    mapped, its grid."""
     auc = np.full(len(design.kept), np.nan)
     truth_auc = np.full(len(design.kept), np.nan) if cells is not None else None
     grids = {}
-    for block in design.blocks(sdm.species_block):
-        learner = get_learner(
-            sdm.learner, **{"device": device, "seed": sdm.seed, **sdm.learner_options}
-        )
+    for block in design.blocks(size):
+        learner = get_learner(sdm.learner, **options)
         scores = cross_validate(learner, X, X_grid, block, design.folds, sdm.folds, step)
         auc[block.columns] = out_of_fold_aucs(block, scores.out_of_fold)
         if cells is not None:
@@ -132,3 +135,11 @@ def fit_set(
             if key in map_keys:
                 grids[key] = scores.grid[:, column]
     return SetScores(auc, truth_auc, {key: grids[key] for key in map_keys})
+
+
+def block_size(learner, design: SpeciesDesign, sdm) -> int:
+    """Species fitted together: `sdm.species_block`, or all kept species for a learner whose
+    species share parameters (`shares_species`, e.g. one network for all): it learns from every
+    species of the dataset at once, as one target group, and split into blocks it would learn
+    from a few only. Its memory stays that of its pairs plus a (batch, species) block."""
+    return len(design.kept) if getattr(learner, "shares_species", False) else sdm.species_block

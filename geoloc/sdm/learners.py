@@ -15,9 +15,10 @@ The interface, which a new learner (e.g. a multi-species model) implements:
 - `predict_proba(X)`: (n, S) presence probabilities (MLPClassifier's multilabel shape), or the
   usual (n, 2) for 1-D targets; the evaluation calls it on bounded chunks of rows.
 - The evaluation fits the kept species a block of `sdm.species_block` at a time, one fresh
-  learner per block refitted over the folds: a learner whose species share parameters sees one
-  block at a time (set `sdm.species_block` to the number of species to fit them all together).
-  A fit's memory should grow with the pairs it is given, not with rows x species.
+  learner per block refitted over the folds. A learner whose species share parameters says
+  `shares_species = True` and is given all kept species in one block (they are one target
+  group, and it learns from all of them). A fit's memory should grow with the pairs it is
+  given (plus a (batch, species) block), not with rows x species.
 
 - `logistic`: L2 logistic regression on standardised covariates, every species in one torch problem
   (batched Newton: a few large matrix products per step for all species, on the GPU when there is
@@ -26,6 +27,8 @@ The interface, which a new learner (e.g. a multi-species model) implements:
 - `rf_downsampled`: random forest whose every tree sees a bootstrap of the presences and as many
   background points (Valavi et al. 2022, Ecol. Monogr. 92:e01486: the strongest single method).
 - `mlp`: one small MLP per species, trained together as a batched torch model.
+- `maxent`, `an_full` (geoloc.sdm.multispecies): one network for all species, trained with a
+  presence-only loss (DeepMaxent, SINR); `shares_species`.
 """
 
 from __future__ import annotations

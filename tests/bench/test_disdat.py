@@ -15,14 +15,17 @@ from geoloc.bench.disdat import (
     CovariateSet,
     DisdatOptions,
     EnvTransform,
+    Member,
     RegionCovariates,
     RegionFrame,
     evaluate_region,
     fit_predict_group,
-    learner_members,
     load_region,
+    paired_table,
+    parse_learner,
     parse_set,
     region_names,
+    region_sites,
     run_benchmark,
 )
 from geoloc.cli import main
@@ -30,9 +33,14 @@ from geoloc.errors import GeolocError
 from geoloc.params import TrainParams
 from geoloc.sdm import CovariateContext, coords_features, covariate_function
 
-GROUPS = {"bird": ["tst01", "tst02"], "plant": ["tst03"]}
+GROUPS = {"bird": ["tst01", "tst02"], "plant": ["tst03", "tst04"]}
 # species -> (env column it prefers high values of); tst02 likes low temperature
-PREFERENCE = {"tst01": ("temp", 1.0), "tst02": ("temp", -1.0), "tst03": ("rain", 1.0)}
+PREFERENCE = {
+    "tst01": ("temp", 1.0),
+    "tst02": ("temp", -1.0),
+    "tst03": ("rain", 1.0),
+    "tst04": ("rain", -1.0),
+}
 
 
 def _points(rng, n, north_bias=0.0):
@@ -118,7 +126,7 @@ def region(data_dir):
 
 def test_loader_reads_tables_metadata_and_groups(data_dir, region):
     assert region_names(data_dir) == ["TST"]
-    assert region.species == ["tst01", "tst02", "tst03"]
+    assert region.species == ["tst01", "tst02", "tst03", "tst04"]
     assert region.groups == GROUPS
     assert region.categorical_columns == ["veg"]
     assert len(region.bg) == 400 and set(region.po["spid"]) == set(PREFERENCE)
@@ -146,7 +154,7 @@ def test_metadata_may_sit_in_the_region_folder(tmp_path):
     meta = json.loads((tmp_path / "a" / "metadata.json").read_text())["regions"]["TST"]
     (tmp_path / "a" / "metadata.json").unlink()
     (region_dir / "metadata.json").write_text(json.dumps(meta))
-    assert load_region(region_dir).species == ["tst01", "tst02", "tst03"]
+    assert load_region(region_dir).species == ["tst01", "tst02", "tst03", "tst04"]
 
 
 def test_null_group_rule(region):
@@ -186,10 +194,21 @@ def test_covariate_set_names():
     for bad in ("temp", "env+env", "env+rff+sh", "coords+env", "effort:rff", "env+effort:x"):
         with pytest.raises(GeolocError, match="unknown covariate set"):
             parse_set(bad)
-    assert learner_members("logistic+rf_downsampled") == ["logistic", "rf_downsampled"]
-    for bad in ("logistic+logistic", "svm", "logistic+"):
+
+
+def test_learner_names_ensembles_weights_and_options():
+    plain = parse_learner("logistic+rf_downsampled")
+    assert [m.name for m in plain.members] == ["logistic", "rf_downsampled"]
+    assert plain.weights == (0.5, 0.5)
+    weighted = parse_learner("3*maxent:seeds=3:lr=0.001+1*logistic:C=0.1:class_weight=none")
+    assert weighted.weights == (0.75, 0.25)
+    assert weighted.members[0] == Member("maxent", (("seeds", 3), ("lr", 0.001)))
+    assert weighted.members[1].options == (("C", 0.1), ("class_weight", "none"))
+    assert weighted.members[0].label == "maxent:seeds=3:lr=0.001"
+    assert weighted.members[0].build("cpu", 5).get_params()["seeds"] == 3
+    for bad in ("logistic+logistic", "svm", "logistic+", "x*logistic", "0*logistic", "mlp:C"):
         with pytest.raises(GeolocError, match="bad learner"):
-            learner_members(bad)
+            parse_learner(bad)
 
 
 def test_region_frame_scales_the_extent_isotropically():
@@ -240,20 +259,122 @@ def test_effort_covariate_follows_where_the_group_was_recorded(region):
     assert np.isfinite(effort[:n_po]).all()
 
 
-def test_each_species_model_sees_only_its_own_presences(region):
-    """A learner fitted per group on shared rows must equal one fitted on the species alone."""
+@pytest.mark.parametrize("background", ["random", "target_group"])
+def test_each_species_model_sees_only_its_own_presences_and_its_background(region, background):
+    """A learner fitted per group on shared rows must equal one fitted on the species alone:
+    its records against the random points, or against every other record of its group."""
     X, _ = RegionCovariates(region, DisdatOptions()).design("env", True, "bird")
-    grouped = fit_predict_group("logistic", X, region, "bird", seed=0)
+    grouped = fit_predict_group(Member("logistic"), X, region, "bird", background, seed=0)
     n_po, n_bg = len(region.po), len(region.bg)
-    alone_rows = np.r_[np.flatnonzero(region.po["spid"] == "tst02"), n_po + np.arange(n_bg)]
+    own = (region.po["spid"] == "tst02").to_numpy()
+    if background == "random":
+        alone_rows = np.r_[np.flatnonzero(own), n_po + np.arange(n_bg)]
+        y = np.r_[np.ones(own.sum()), np.zeros(n_bg)]
+    else:
+        alone_rows = np.flatnonzero(region.po["spid"].isin(GROUPS["bird"]))
+        y = own[alone_rows].astype(float)
     from geoloc.sdm.learners import get_learner
 
-    y = np.r_[np.ones((region.po["spid"] == "tst02").sum()), np.zeros(n_bg)]
     model = get_learner("logistic", device="cpu").fit(X[alone_rows], y)
     sites = (region.pa["group"] == "bird").to_numpy()
     alone = model.predict_proba(X[n_po + n_bg :][sites])[:, 1]
     assert grouped.shape == (sites.sum(), 2)
     assert np.corrcoef(grouped[:, 1], alone)[0, 1] > 0.999
+
+
+def test_target_group_background_cancels_the_observer_bias_of_the_group(region):
+    # every species' records pile up in the north (near a "town"); the random background does
+    # not, so against it tst02 (likes the cool south) looks like it likes the north; the
+    # records of its group share the pile, so against them it does not
+    result = evaluate_region(
+        region, ["env"], ["logistic"], backgrounds=["random", "target_group"]
+    ).per_species
+    auc = result[result["species"] == "tst02"].set_index("background")["auc"]
+    assert auc["random"] < 0.6 and auc["target_group"] > auc["random"] + 0.2
+
+
+def test_multi_species_learners_fit_one_network_per_region_on_record_sites(region):
+    sites = region_sites(region)
+    n_sites = len(region.po[["lat", "lon"]].drop_duplicates())
+    assert sites.presence.shape == (n_sites, 4) and sites.presence.sum() == len(region.po)
+    assert sites.species_groups.tolist() == [[True, False]] * 2 + [[False, True]] * 2
+    first = region.po.iloc[sites.first_record]
+    plant_sites = set(
+        region.po.loc[region.po["group"] == "plant", ["lat", "lon"]].itertuples(index=False)
+    )
+    expected = [site in plant_sites for site in first[["lat", "lon"]].itertuples(index=False)]
+    np.testing.assert_array_equal(sites.row_groups[:, 1], expected)
+    assert sites.row_groups.all(axis=1).any()  # a site where both groups were recorded
+    presence, groups = sites.fit_rows("random", len(region.bg))
+    assert presence.shape == (n_sites + 400, 4) and presence[n_sites:].nnz == 0
+    assert groups.row_groups[n_sites:].all() and not groups.row_groups[:n_sites].any()
+    network = "maxent:epochs=15:hidden=32:lr=0.003"
+    result = evaluate_region(
+        region,
+        ["env"],
+        [network, "logistic", f"{network}+logistic"],
+        backgrounds=["target_group", "random"],
+    ).per_species
+    assert len(result) == 2 * 3 * 4 and result["auc"].notna().all()
+    tgb = result[result["background"] == "target_group"].set_index(["learner", "species"])
+    assert tgb.loc[(network, "tst01"), "auc"] > 0.85
+    assert tgb.loc[(network, "tst02"), "auc"] > 0.7  # the group's records cancel the pile
+    with pytest.raises(GeolocError, match="per-group effort covariate"):
+        evaluate_region(region, ["env+effort:coords"], [network])
+
+
+def test_a_group_of_one_species_has_no_target_group_background(tmp_path):
+    region_dir = build_region(tmp_path)
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    meta["regions"]["TST"]["groups"]["plant"]["species"] = ["tst03"]
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    lonely = load_region(region_dir)
+    with pytest.raises(GeolocError, match="group.s. plant hold one species.*--background random"):
+        evaluate_region(lonely, ["env"], ["logistic"])
+    assert (
+        evaluate_region(lonely, ["env"], ["logistic"], backgrounds=["random"])
+        .per_species["auc"]
+        .notna()
+        .all()
+    )
+
+
+def test_paired_table_compares_sets_members_and_backgrounds():
+    rng = np.random.default_rng(0)
+    rows = []
+    for background in ("target_group", "random"):
+        for covariates in ("env", "env+coords", "env+rff"):
+            for learner in ("a", "b", "0.5*a+0.5*b"):
+                for region in ("R1", "R2"):
+                    for species in range(6):
+                        auc = 0.7 + 0.05 * (covariates == "env+rff") + rng.normal(0, 0.01)
+                        rows.append((region, f"s{species}", background, covariates, learner, auc))
+    frame = pd.DataFrame(
+        rows, columns=["region", "species", "background", "covariates", "learner", "auc"]
+    )
+    table = paired_table(frame, n_boot=200)
+    pairs = set(
+        table[
+            [
+                "covariates",
+                "learner",
+                "background",
+                "baseline_covariates",
+                "baseline_learner",
+                "baseline_background",
+            ]
+        ].itertuples(index=False, name=None)
+    )
+    assert ("env+rff", "a", "random", "env", "a", "random") in pairs
+    assert ("env+rff", "a", "random", "env+coords", "a", "random") in pairs
+    assert ("env+coords", "a", "random", "env+coords", "a", "random") not in pairs
+    assert ("env", "0.5*a+0.5*b", "random", "env", "b", "random") in pairs
+    assert ("env", "a", "target_group", "env", "a", "random") in pairs
+    assert len(pairs) == 2 * 3 * (3 + 2) + 3 * 3  # sets, members, background, per (bg, learner)
+    rff = table[(table["covariates"] == "env+rff") & (table["baseline_covariates"] == "env")]
+    overall = rff[(rff["region"] == "ALL") & (rff["learner"] == "a")].iloc[0]
+    assert overall["n"] == 12 and overall["ci_low"] > 0.03 and overall["wins"] == 12
+    assert set(table["region"]) == {"R1", "R2", "ALL"}
 
 
 def test_end_to_end_on_the_fixture(data_dir, tmp_path):
@@ -262,28 +383,35 @@ def test_end_to_end_on_the_fixture(data_dir, tmp_path):
         tmp_path / "out",
         covariate_sets=["env", "env+effort:coords"],
         learners=["logistic", "rf_downsampled", "logistic+rf_downsampled"],
+        backgrounds=["random"],
     )
     per_species = run.per_species
-    assert len(per_species) == 3 * 2 * 3 and per_species["auc"].notna().all()
+    assert len(per_species) == 4 * 2 * 3 and per_species["auc"].notna().all()
     logistic = per_species[per_species["learner"] == "logistic"].set_index("species")
     env = logistic[logistic["covariates"] == "env"]
     corrected = logistic[logistic["covariates"] == "env+effort:coords"]
     assert env.loc["tst01", "auc"] > 0.9  # likes the warm north, where records pile up anyway
     # tst02 likes the cool south: the northern pile of records hides it from env alone,
     # the effort covariate takes the pile out
-    assert env.loc["tst02", "auc"] < 0.7 < corrected.loc["tst02", "auc"] - 0.1
+    assert env.loc["tst02", "auc"] < 0.6 < corrected.loc["tst02", "auc"] - 0.05
     assert set(env["n_sites"]) == {119, 120, 80}  # the null-group rule, end to end
     summary = run.summary
     assert set(summary["region"]) == {"TST", "ALL"}
-    assert {"per_species.csv", "summary.csv", "table.md", "timings.csv", "auc.html"} <= {
+    assert {"per_species.csv", "summary.csv", "paired.csv", "table.md", "timings.csv"} <= {
         p.name for p in (tmp_path / "out").iterdir()
     }
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["species"] == 3 and metrics["auc_ALL_env_logistic"] == pytest.approx(
+    assert metrics["species"] == 4 and metrics["auc_ALL_random_env_logistic"] == pytest.approx(
         env["auc"].mean(), abs=1e-4
     )
     table = (tmp_path / "out" / "table.md").read_text()
-    assert table.startswith("| region (species) | env / logistic |") and "| TST (3) |" in table
+    assert table.startswith("| region (species) | env / logistic / random |")
+    assert "| TST (4) |" in table
+    paired = pd.read_csv(tmp_path / "out" / "paired.csv")
+    other_sets = paired[paired["covariates"] != paired["baseline_covariates"]]
+    assert set(other_sets["covariates"]) == {"env+effort:coords"}
+    ensembles = paired[paired["learner"] != paired["baseline_learner"]]
+    assert set(ensembles["baseline_learner"]) == {"logistic", "rf_downsampled"}
 
 
 def test_region_trained_encoder_set(region):
@@ -300,10 +428,20 @@ def test_cli(data_dir, tmp_path):
     args = ["bench", "disdat", "--data", str(data_dir), "--out", str(out)]
     result = runner.invoke(main, [*args, "--sets", "env", "--learners", "logistic"])
     assert result.exit_code == 0, result.output
-    assert "| TST (3) |" in result.output and (out / "per_species.csv").is_file()
+    assert "| TST (4) |" in result.output and (out / "per_species.csv").is_file()
     bad = runner.invoke(main, [*args, "--regions", "NOPE"])
     assert bad.exit_code == 1 and "Error: region(s) NOPE not in" in bad.output
     bad = runner.invoke(main, [*args, "--sets", "env+nope"])
     assert bad.exit_code == 1 and "unknown covariate set 'env+nope'" in bad.output
     bad = runner.invoke(main, [*args, "--learners", "logistic,svm"])
     assert bad.exit_code == 1 and "bad learner 'svm'" in bad.output
+    bad = runner.invoke(
+        main, [*args, "--sets", "env", "--learners", "logistic", "--background", "uniform"]
+    )
+    assert bad.exit_code == 1 and "unknown background 'uniform'" in bad.output
+    both = runner.invoke(
+        main,
+        [*args, "--sets", "env", "--learners", "logistic", "--background", "random,target_group"],
+    )
+    assert both.exit_code == 0 and "env / logistic / random" in both.output
+    assert "env / logistic / target_group" in both.output

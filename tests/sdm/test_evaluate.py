@@ -99,3 +99,15 @@ def test_the_progress_bar_names_the_set_being_fitted(capsys):
     progress = capsys.readouterr().err
     assert "set coords" in progress and "set noise" in progress
     assert "/16 " in progress  # 2 sets x 2 blocks x (3 folds + the all-folds fit)
+
+
+def test_a_learner_whose_species_share_parameters_sees_all_species_in_one_block(capsys):
+    obs, truth = virtual_world(rare=False)
+    options = {"epochs": 40, "hidden": 32, "lr": 3e-3}
+    network = SDM.model_copy(
+        update={"learner": "maxent", "learner_options": options, "species_block": 1}
+    )
+    result = evaluate_sdm(obs, COVARIATES, network, truth=truth, device="cpu")
+    assert "/8 " in capsys.readouterr().err  # 2 sets x ONE block x (3 folds + all folds)
+    assert result.metrics["auc_coords"] > 0.75 and result.metrics["truth_auc_coords"] > 0.85
+    assert abs(result.metrics["truth_auc_noise"] - 0.5) < 0.1

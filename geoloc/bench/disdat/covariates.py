@@ -6,9 +6,11 @@ A set name is `env`, an embedding (`coords`, `sh`, `rff`, `geoclip`, `trained`),
 group was recorded, on the embedding alone, held constant when predicting).
 `coords`, `sh`, `rff` and `geoclip` are the SDM covariate sets of geoloc.registry.COVARIATES,
 built as the pipeline builds them (geoloc.sdm.covariates) with the region model REGION_MODEL.
-`trained` is a location encoder trained contrastively on the region's own training points with
-the environment vector as the paired modality: the same trainer as for images, so its embedding
-is a smooth map of location to environment that the SDM can use beside the raw env values.
+`trained` is a location encoder trained on the region's own presence records with the presence
+objective (`geoloc.train.train_presence_encoder`: a species head on the embedding, DeepMaxent's
+loss, each record's taxon group its target group): the same trainer as the pipeline's, so its
+embedding is where the region's species live, learned from location alone, that the SDM can
+use beside the raw env values.
 
 Regions are a few degrees across, far smaller than the globe the encodings were designed for.
 The untrained and trained encodings therefore see coordinates in a *region frame*: the region's
@@ -40,11 +42,11 @@ REGION_MODEL = ModelParams(
     pe="rff", rff_sigmas=[8.0, 16.0, 32.0], rff_features=64, hidden=128, layers=2, dim=32
 )
 REGION_TRAIN = TrainParams(
-    epochs=12,
-    batch_size=512,
-    lr=2e-3,
-    temperature=0.1,
-    mask_same_species=False,
+    objective="presence",
+    presence_loss="maxent",
+    epochs=100,
+    batch_size=256,
+    lr=1e-3,
     val_fraction=0.1,
 )
 
@@ -152,13 +154,15 @@ class RegionCovariates:
         return covariate_function(name, context)(lat, lon)
 
     def _trained(self, flat: np.ndarray, flon: np.ndarray) -> np.ndarray:
-        from geoloc.train.trainer import train_location_encoder
+        from geoloc.train.trainer import train_presence_encoder
 
-        n = self.n_train
-        result = train_location_encoder(
+        po = self.region.po
+        n = len(po)
+        result = train_presence_encoder(
             flat[:n],
             flon[:n],
-            self.env(quadratic=False)[:n],
+            pd.factorize(po["spid"])[0],
+            self.region.record_groups(),
             self.options.model,
             self.options.train.model_copy(update={"seed": self.options.seed}),
             device=self.device,

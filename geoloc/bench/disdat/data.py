@@ -47,6 +47,14 @@ class Region:
                 return group
         raise GeolocError(f"region {self.name}: species {species!r} is in no group")
 
+    def record_groups(self) -> np.ndarray:
+        """(n_records,) taxon group of every presence record: train_po's `group` column, or
+        else its species' group in the metadata ('' for a species in none)."""
+        if "group" in self.po.columns:
+            return self.po["group"].astype(str).to_numpy()
+        group_of = {sp: group for group, members in self.groups.items() for sp in members}
+        return self.po["spid"].map(group_of).fillna("").to_numpy()
+
     def presences(self, species: str) -> pd.DataFrame:
         return self.po[self.po["spid"] == species]
 
