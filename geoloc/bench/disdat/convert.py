@@ -57,7 +57,9 @@ def _with_lonlat(frame: pd.DataFrame, region: str) -> pd.DataFrame:
     try:
         from pyproj import Transformer
     except ImportError:
-        raise GeolocError("converting disdat coordinates needs pyproj: pip install pyproj") from None
+        raise GeolocError(
+            "converting disdat coordinates needs pyproj: pip install pyproj"
+        ) from None
     transformer = Transformer.from_crs(CRS.get(region, WGS84), WGS84, always_xy=True)
     lon, lat = transformer.transform(frame["x"].to_numpy(float), frame["y"].to_numpy(float))
     at = frame.columns.get_loc("y") + 1

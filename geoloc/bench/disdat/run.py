@@ -237,9 +237,7 @@ def run_benchmark(
         "species": int(per_species.groupby(["region", "species"]).ngroups),
         "runtime_s": round(seconds, 1),
     }
-    run = BenchmarkRun(
-        per_species, summary, paired_table(per_species), pd.concat(timings), metrics
-    )
+    run = BenchmarkRun(per_species, summary, paired_table(per_species), pd.concat(timings), metrics)
     write_outputs(run, out_dir, training)
     return run
 
