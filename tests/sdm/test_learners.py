@@ -111,7 +111,7 @@ def test_batched_mlp_learns_every_species():
 
 def test_registry_errors_are_user_errors():
     with pytest.raises(GeolocError, match="known: logistic"):
-        get_learner("maxent")
+        get_learner("maxant")
     with pytest.raises(GeolocError, match="bad options"):
         get_learner("logistic", depth=3)
 
