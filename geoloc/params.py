@@ -87,6 +87,13 @@ class DataParams(Section):
                 raise ValueError(f"dataset {name!r}: empty taxon name")
         return value
 
+    @field_validator("reject_issues")
+    @classmethod
+    def _reject_issues_are_gbif_flags(cls, value: list[str]):
+        from geoloc.gbif.issues import check_issue_flags  # here: geoloc.gbif imports this module
+
+        return check_issue_flags(value)
+
 
 class DemoParams(Section):
     """The built-in virtual-species archive (stage demo; geoloc/sim/demo.py)."""
