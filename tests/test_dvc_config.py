@@ -21,3 +21,23 @@ def test_cache_never_links_workspace_files_to_cache_objects():
 
 def test_no_default_remote_a_fresh_clone_cannot_reach():
     assert "remote" not in _config()["core"], "docs/remote.md: users set their own remote"
+
+
+def test_dvc_files_are_as_dvc_writes_them():
+    """A .dvc file whose recorded md5 is not DVC's own is rewritten by the next `dvc exp run`
+    or `dvc repro`, leaving a fresh clone's tree dirty."""
+    from dvc.repo import Repo
+
+    repo = Repo(str(CONFIG.parents[1]))
+
+    root = CONFIG.parents[1]
+    files = sorted(
+        path
+        for path in root.rglob("*.dvc")
+        if path.is_file()
+        and not {".venv", ".dvc", "node_modules"} & set(path.relative_to(root).parts)
+    )
+    assert files
+    for path in files:
+        (stage,) = repo.stage.load_file(str(path))
+        assert stage.md5 == stage.compute_md5(), path
