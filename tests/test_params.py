@@ -21,6 +21,10 @@ def test_repo_params_yaml_is_valid(repo_root):
         ({"demo": {"observations": "many"}}, ["demo.observations", "integer"]),
         ({"data": {"datasets": {"birds": {"species": "x"}}}}, ["data.datasets", "kingdom, phylum"]),
         ({"data": {"datasets": {}}}, ["data.datasets", "at least one"]),
+        (
+            {"data": {"reject_issues": ["ZERO_COORDINATES"]}},
+            ["data.reject_issues", "'ZERO_COORDINATES' (did you mean ZERO_COORDINATE?)"],
+        ),
         ({"runtime": {"device": "gpu"}}, ["runtime.device", "auto|cpu|cuda"]),
         ({"model": {"pe": "fourier"}}, ["model.pe", "positional encoding 'fourier'", "'sh'"]),
         ({"model": {"net": "cnn"}}, ["model.net", "unknown network 'cnn'", "'resmlp'"]),

@@ -59,20 +59,15 @@ def read_points(points: str, lat_col: str, lon_col: str):
 
 
 def _embed(encoder: str, lat, lon, device: str) -> np.ndarray:
-    from geoloc.encoders import geoclip_features, load_location_encoder, outside_training_extent
+    from geoloc.encoders import extent_warning, geoclip_features, load_location_encoder
     from geoloc.runtime import resolve_device
 
     if encoder == "geoclip":
         return geoclip_features(lat, lon)
     model = load_location_encoder(encoder, map_location=resolve_device(device))
-    outside = outside_training_extent(model, lat, lon)
-    if outside.any():
-        click.echo(
-            f"warning: {int(outside.sum())} of {len(outside)} points lie outside the extent "
-            f"{encoder} was trained on ({model.extent.describe()}): their embeddings are "
-            "extrapolations",
-            err=True,
-        )
+    warning = extent_warning(model, lat, lon, encoder)
+    if warning:
+        click.echo(warning, err=True)
     return model.encode(lat, lon)
 
 

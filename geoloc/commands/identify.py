@@ -43,6 +43,7 @@ def identify(images_dir, model_dir, out, errors, lat, lon, backbone, batch_size,
     results, failed = identify_images(
         paths, model, net, location=location, batch_size=batch_size, root=images_dir
     )
+    _warn_outside_prior_extent(results, model)
     errors = errors or out.with_name(out.stem + ".errors.csv")
     write_csv(results, out)
     write_csv(failed, errors)
@@ -51,3 +52,23 @@ def identify(images_dir, model_dir, out, errors, lat, lon, backbone, batch_size,
         f"{len(results)} images identified ({rejected} rejected) -> {out}; "
         f"{len(failed)} unreadable -> {errors}"
     )
+
+
+def _warn_outside_prior_extent(results, model) -> None:
+    """Warn when the location prior re-weights species at points outside the extent its
+    encoder was trained on (far away, or a swapped lat/lon): its answer there is a guess."""
+    import pandas as pd
+
+    from geoloc.encoders import extent_warning
+
+    if model.prior is None:
+        return
+    lat = pd.to_numeric(results["lat"], errors="coerce")
+    lon = pd.to_numeric(results["lon"], errors="coerce")
+    located = lat.notna() & lon.notna()
+    if located.any():
+        warning = extent_warning(
+            model.prior.encoder, lat[located], lon[located], "the location prior's encoder"
+        )
+        if warning:
+            click.echo(warning, err=True)

@@ -6,6 +6,7 @@ from geoloc.encoders.location_encoder import (
     LocationEncoder,
     build_location_encoder,
     check_coordinates,
+    extent_warning,
     load_location_encoder,
     model_config,
     outside_training_extent,
@@ -25,6 +26,7 @@ __all__ = [
     "load_location_encoder",
     "model_config",
     "network_options",
+    "extent_warning",
     "outside_training_extent",
     "save_location_encoder",
 ]

@@ -144,6 +144,20 @@ def outside_training_extent(encoder: LocationEncoder, lat, lon=None) -> np.ndarr
     return ~encoder.extent.contains(lat, lon)
 
 
+def extent_warning(encoder: LocationEncoder, lat, lon, name: str) -> str | None:
+    """The warning a user reads when some points lie outside the training extent of the
+    encoder `name` (their embeddings are extrapolations: a swapped lat/lon often lands there);
+    None when every point lies inside."""
+    outside = outside_training_extent(encoder, lat, lon)
+    if not outside.any():
+        return None
+    return (
+        f"warning: {int(outside.sum())} of {len(outside)} points lie outside the extent "
+        f"{name} was trained on ({encoder.extent.describe()}): their embeddings are "
+        "extrapolations (a swapped lat/lon?)"
+    )
+
+
 def model_config(model_params, seed: int = 0) -> dict:
     """The encoder config dict from a ModelParams (or a mapping with the same keys)."""
     p = model_params

@@ -72,6 +72,31 @@ def test_identify_reads_exif_gps(trained, monkeypatch):
     assert rows.loc["gps.png", "prior_top3"] and not rows.loc["nogps.png", "prior_top3"]
 
 
+def test_identify_warns_when_the_prior_is_asked_outside_its_training_extent(trained, monkeypatch):
+    tmp_path, table = trained
+    from geoloc.encoders import load_location_encoder, save_location_encoder
+    from geoloc.encoders.extent import TrainingExtent
+
+    model_dir = tmp_path / "extent_model"
+    shutil.copytree(tmp_path / "model", model_dir)
+    encoder = load_location_encoder(model_dir / "encoder.pt")
+    encoder.extent = TrainingExtent.of_points(table.lat, table.lon)
+    save_location_encoder(encoder, model_dir / "encoder.pt")
+    images = tmp_path / "extent_images"
+    images.mkdir()
+    Image.new("RGB", (8, 8), (1, 0, 0)).save(images / "a.png")
+    monkeypatch.setattr(geoloc.identify, "load_backbone", lambda *a, **k: FakeBackbone(table))
+    lat, lon = (str(v) for v in (table.lat[0], table.lon[0]))
+    for where, warned in (((lat, lon), False), ((lon, lat), True), (("-34.6", "-58.4"), True)):
+        result = CliRunner().invoke(
+            main,
+            ["identify", str(images), "--model", str(model_dir), "--out",
+             str(tmp_path / "extent.csv"), "--lat", where[0], "--lon", where[1]],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert ("1 of 1 points lie outside the extent" in result.output) is warned, where
+
+
 def test_identify_cli_user_errors(trained, tmp_path):
     model_dir = trained[0] / "model"
     runner = CliRunner()
