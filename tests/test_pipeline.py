@@ -213,14 +213,14 @@ def test_a_bad_param_stops_before_dvc_removes_any_output(tiny_repo, override):
 
 
 def test_a_failed_stage_keeps_the_committed_results(tiny_repo):
-    metrics = tiny_repo / "results/train/metrics.json"
+    metrics = tiny_repo / "results/evaluate/plants/metrics.json"
     committed = metrics.read_bytes()
     params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
-    params["train"]["val_block_km"] = 20000.0  # one block: the split fails with a message
+    params["sdm"]["min_presences"] = 10**6  # valid, but no species qualifies: evaluate fails
     (tiny_repo / "params.yaml").write_text(yaml.safe_dump(params))
     try:
-        out = _fails(["dvc", "repro", "train"], tiny_repo)
-        assert "lower train.val_block_km" in out, out
+        out = _fails(["dvc", "repro", "evaluate@plants"], tiny_repo)
+        assert "no species has >= 1000000 records" in out, out
         assert metrics.read_bytes() == committed
         assert run(["git", "status", "--porcelain", "results"], tiny_repo).strip() == ""
     finally:
