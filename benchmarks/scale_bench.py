@@ -43,20 +43,26 @@ print(total)
 
 
 def commands(work: Path) -> dict[str, list[str]]:
-    """The three stages as a user runs them on the inputs in `work`."""
+    """The three stages as a user runs them on the inputs in `work`, with the built-in params
+    (work/params.yaml: a real-data archive, so no demo truth is looked for)."""
     emb, obs, model = work / "embeddings.h5", work / "observations.parquet", work / "train"
-    sets = ["--set", "train.epochs=1"]
+    (work / "params.yaml").write_text("data:\n  archive: data/raw/gbif.zip\n")
+    params = ["--params", str(work / "params.yaml")]
     return {
         "read": [sys.executable, "-c", READ_FLOOR, str(emb), str(obs)],
-        "train": ["geoloc", "train", str(emb), "--out", str(model), "--no-resume", *sets],
+        "train": [
+            "geoloc", "train", str(emb), "--out", str(model), "--no-resume", *params,
+            "--set", "train.epochs=1",
+        ],
         "evaluate": [
-            "geoloc", "evaluate", "--observations", str(obs), "--encoder",
-            str(model / "encoder.pt"), "--out", str(work / "sdm"),
+            "geoloc", "evaluate", "--dataset", "plants", "--observations", str(obs),
+            "--encoder", str(model / "encoder.pt"), "--out", str(work / "sdm"), *params,
             "--set", "sdm.covariates=[trained,coords]", "--set", "sdm.learner=logistic",
         ],
         "identify": [
             "geoloc", "train-identifier", "--embeddings", str(emb), "--observations", str(obs),
             "--encoder", str(model / "encoder.pt"), "--model-dir", str(work / "identifier"),
+            "--results", str(work / "identifier_results"), *params,
             *[arg for item in IDENTIFY_EPOCHS for arg in ("--set", item)],
         ],
     }  # fmt: skip
