@@ -46,7 +46,6 @@ def commands(work: Path) -> dict[str, list[str]]:
     """The three stages as a user runs them on the inputs in `work`, with the built-in params
     (work/params.yaml: a real-data archive, so no demo truth is looked for)."""
     emb, obs, model = work / "embeddings.h5", work / "observations.parquet", work / "train"
-    (work / "params.yaml").write_text("data:\n  archive: data/raw/gbif.zip\n")
     params = ["--params", str(work / "params.yaml")]
     return {
         "read": [sys.executable, "-c", READ_FLOOR, str(emb), str(obs)],
@@ -96,6 +95,7 @@ def main() -> None:
         work = args.work / f"n{records}"
         shutil.rmtree(work, ignore_errors=True)
         info = build_inputs(records, work)
+        (work / "params.yaml").write_text("data:\n  archive: data/raw/gbif.zip\n")
         runs = commands(work)
         for stage in args.stages:
             wall, rss = measure(runs[stage], work / f"{stage}.log")
