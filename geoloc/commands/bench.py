@@ -54,9 +54,10 @@ def bench():
     "--background",
     "backgrounds",
     multiple=True,
-    help="target_group (a species' background: the records of its taxon group) or random "
-    "(the region's random background points); several run side by side (default: "
-    "target_group).",
+    help="target_group (a species' background: the records of its survey group), "
+    "taxon_group (of every survey group of its taxon: NSW's groups pooled as DeepMaxent's code "
+    "does) or random (the region's random background points); several run side by side "
+    "(default: target_group).",
 )
 @click.option(
     "--pcs",

@@ -28,6 +28,8 @@ from geoloc.bench.disdat import (
     region_sites,
     run_benchmark,
 )
+from geoloc.bench.disdat.data import PACKAGE_TAXA
+from geoloc.bench.disdat.learners import group_training
 from geoloc.cli import main
 from geoloc.errors import GeolocError
 from geoloc.params import TrainParams
@@ -337,6 +339,61 @@ def test_a_group_of_one_species_has_no_target_group_background(tmp_path):
         .notna()
         .all()
     )
+
+
+def _pooled_region(tmp_path, name="TST", plant_species=("tst03", "tst04")):
+    """The fixture region with both survey groups of one taxon in its metadata."""
+    region_dir = build_region(tmp_path, name=name)
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    for group in meta["regions"][name]["groups"].values():
+        group["taxon"] = "all"
+    meta["regions"][name]["groups"]["plant"]["species"] = list(plant_species)
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    return load_region(region_dir)
+
+
+def test_taxon_group_background_pools_the_records_of_one_taxon(tmp_path, region):
+    pooled = _pooled_region(tmp_path)
+    assert pooled.taxon_mates("bird") == ["bird", "plant"] and region.taxon_mates("bird") == [
+        "bird"
+    ]
+    rows, targets, weights = group_training(pooled, "bird", "taxon_group")
+    assert weights is None and len(rows) == len(pooled.po)  # every record of the taxon
+    birds = pooled.po["spid"].isin(GROUPS["bird"]).to_numpy()
+    assert targets.sum() == birds.sum() and targets.sum(axis=1)[~birds[rows]].max() == 0
+    own_rows, own_targets, _ = group_training(pooled, "bird", "target_group")
+    np.testing.assert_array_equal(own_rows, np.flatnonzero(birds))
+    assert own_targets.sum() == birds.sum()
+    sites = region_sites(pooled)
+    assert sites.species_taxa.all() and sites.species_groups.sum() == 4
+    _, groups = sites.fit_rows("taxon_group", len(pooled.bg))
+    assert groups.species_groups.all()
+
+
+def test_taxon_group_is_target_group_where_each_group_is_a_taxon(region):
+    network = "maxent:epochs=5:hidden=16"
+    result = evaluate_region(
+        region, ["env"], ["logistic", network], backgrounds=["target_group", "taxon_group"]
+    ).per_species
+    auc = result.pivot_table(index=["learner", "species"], columns="background", values="auc")
+    np.testing.assert_array_equal(auc["taxon_group"], auc["target_group"])
+
+
+def test_a_lonely_group_has_a_taxon_group_background_when_its_taxon_has_others(tmp_path):
+    pooled = _pooled_region(tmp_path, plant_species=("tst03",))
+    with pytest.raises(GeolocError, match="plant hold one species, so there is no target_group"):
+        evaluate_region(pooled, ["env"], ["logistic"])
+    result = evaluate_region(pooled, ["env"], ["logistic"], backgrounds=["taxon_group"])
+    assert result.per_species["auc"].notna().all()
+
+
+def test_nsw_survey_groups_pool_by_taxon_as_deepmaxent_does(tmp_path):
+    nsw = load_region(build_region(tmp_path, name="NSW"))  # its groups are not NSW's: its own
+    assert nsw.taxon_mates("bird") == ["bird"]
+    assert {g for g, t in PACKAGE_TAXA["NSW"].items() if t == "plants"} == {"ot", "ou", "rt", "ru"}
+    nsw.groups = {"db": ["a"], "nb": ["b"], "ot": ["c"], "sr": ["d"]}
+    nsw.taxa = PACKAGE_TAXA["NSW"]
+    assert nsw.taxon_mates("nb") == ["db", "nb"] and nsw.taxon_mates("sr") == ["sr"]
 
 
 def test_paired_table_compares_sets_members_and_backgrounds():

@@ -5,14 +5,16 @@ A region folder holds `train_po.parquet` (presence records, one row per record, 
 species), `train_bg.parquet` (random background points), `test_pa.parquet` (one row per survey
 site, one nullable 0/1 column per species: null where the site surveyed another group) and a
 `metadata.json` (here or in the parent folder under `regions.<NAME>`) naming the environmental
-columns, which of them are categorical, and the group -> species lists. Nothing region-specific is
-hard-coded, so a region never seen before loads the same way.
+columns, which of them are categorical, the group -> species lists and, optionally, each group's
+taxon (`groups.<g>.taxon`: survey groups of one taxon can pool their records as background).
+Nothing region-specific is hard-coded but the disdat package's NSW taxa (`PACKAGE_TAXA`, used
+when the metadata names none), so a region never seen before loads the same way.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,20 @@ from geoloc.errors import GeolocError
 
 REQUIRED_POINT_COLUMNS = ("lat", "lon")
 TABLES = ("train_po", "train_bg", "test_pa")
+# NSW's eight survey groups by taxon, as DeepMaxent's benchmark code (Ryckewaert et al. 2024)
+# pools them for its target-group background; the other package regions' groups are taxa already
+PACKAGE_TAXA = {
+    "NSW": {
+        "ba": "bats",
+        "db": "birds",
+        "nb": "birds",
+        "ot": "plants",
+        "ou": "plants",
+        "rt": "plants",
+        "ru": "plants",
+        "sr": "reptiles",
+    },
+}
 
 
 @dataclass
@@ -35,6 +51,7 @@ class Region:
     env_columns: list[str]
     categorical_columns: list[str]
     groups: dict[str, list[str]]
+    taxa: dict[str, str] = field(default_factory=dict)  # group -> taxon; absent: its own
 
     @property
     def species(self) -> list[str]:
@@ -46,6 +63,12 @@ class Region:
             if species in members:
                 return group
         raise GeolocError(f"region {self.name}: species {species!r} is in no group")
+
+    def taxon_mates(self, group: str) -> list[str]:
+        """The survey groups of `group`'s taxon, itself included: whose records form its
+        species' `taxon_group` background."""
+        taxon = self.taxa.get(group, group)
+        return [g for g in self.groups if self.taxa.get(g, g) == taxon]
 
     def record_groups(self) -> np.ndarray:
         """(n_records,) taxon group of every presence record: train_po's `group` column, or
@@ -134,6 +157,7 @@ def load_region(region_dir: str | Path) -> Region:
     pa["group"] = pa["group"].astype(str)
 
     groups: dict[str, list[str]] = {}
+    taxa = dict(PACKAGE_TAXA.get(region_dir.name, {}))
     trained = set(po["spid"])
     for group, spec in meta["groups"].items():
         members = spec["species"] if isinstance(spec, dict) else list(spec)
@@ -141,9 +165,11 @@ def load_region(region_dir: str | Path) -> Region:
         members = [sp for sp in members if sp in trained and sp in pa.columns]
         if members:
             groups[str(group)] = members
+        if isinstance(spec, dict) and spec.get("taxon"):
+            taxa[str(group)] = str(spec["taxon"])
     if not groups:
         raise GeolocError(f"region {region_dir.name}: no species with both presences and surveys")
-    return Region(region_dir.name, po, bg, pa, env, categorical, groups)
+    return Region(region_dir.name, po, bg, pa, env, categorical, groups, taxa)
 
 
 class EnvTransform:

@@ -12,6 +12,10 @@ Background (`--background`):
   record of the group as background (geoloc.sdm.background's target-group definition, the whole
   group drawn); multi-species learners (`shares_species`) fit one network per region on the
   unique record sites with the group-id mask (geoloc.bench.disdat.sites).
+- `taxon_group`: the same, with the records of every survey group of the species' taxon
+  (`Region.taxon_mates`: NSW's eight survey groups pooled into bats, birds, plants and reptiles,
+  as DeepMaxent's benchmark code does; elsewhere the same as `target_group`). A species is
+  still scored on its own group's survey sites.
 - `random`: the region's random background points, for every species.
 """
 
@@ -29,7 +33,7 @@ from geoloc.bench.disdat.sites import Sites
 from geoloc.errors import GeolocError
 from geoloc.registry import LEARNERS
 
-BACKGROUNDS = ("target_group", "random")
+BACKGROUNDS = ("target_group", "taxon_group", "random")
 
 
 @dataclass(frozen=True)
@@ -98,15 +102,24 @@ def check_background(name: str) -> str:
     return name
 
 
-def check_target_groups(region: Region) -> None:
+def background_groups(region: Region, group: str, background: str) -> list[str]:
+    """The survey groups whose records are the background of `group`'s species."""
+    return region.taxon_mates(group) if background == "taxon_group" else [group]
+
+
+def check_target_groups(region: Region, background: str = "target_group") -> None:
     """Target-group background needs, for every species, records of another species of its
-    group; a group of one species has none."""
-    lonely = [group for group, species in region.groups.items() if len(species) < 2]
+    group (or taxon); a group of one species has none."""
+    lonely = [
+        group
+        for group in region.groups
+        if sum(len(region.groups[g]) for g in background_groups(region, group, background)) < 2
+    ]
     if lonely:
         raise GeolocError(
             f"region {region.name}: group(s) {', '.join(lonely)} hold one species, so there is "
-            "no target-group background (records of other species of the group); run it with "
-            "--background random"
+            f"no {background} background (records of other species of the group); run it "
+            "with --background random"
         )
 
 
@@ -122,13 +135,13 @@ def group_training(region: Region, group: str, background: str):
     per-species fit of `group`'s species, as sparse (rows, species) arrays; weights None:
     every row is in every species' model."""
     species = region.groups[group]
-    column = pd.Index(species).get_indexer(region.po["spid"])
-    records = np.flatnonzero(column >= 0)
+    pooled = [sp for g in background_groups(region, group, background) for sp in region.groups[g]]
+    records = np.flatnonzero(region.po["spid"].isin(pooled).to_numpy())
+    column = pd.Index(species).get_indexer(region.po["spid"].iloc[records])
+    own = np.flatnonzero(column >= 0)
     n, k = len(records), len(species)
-    presences = sparse.csr_array(
-        (np.ones(n, np.float32), (np.arange(n), column[records])), shape=(n, k)
-    )
-    if background == "target_group":  # every record of the group is in every species' model
+    presences = sparse.csr_array((np.ones(len(own), np.float32), (own, column[own])), shape=(n, k))
+    if background != "random":  # every record of the group (taxon) is in every species' model
         return records, presences, None
     n_bg = len(region.bg)
     rows = np.concatenate([records, len(region.po) + np.arange(n_bg)])

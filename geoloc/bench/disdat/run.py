@@ -120,8 +120,8 @@ def evaluate_region(
         unit="member",
     )
     for background in map(check_background, backgrounds):
-        if background == "target_group":
-            check_target_groups(region)
+        if background != "random":
+            check_target_groups(region, background)
         for set_name in covariate_sets:
             predictions = {}
             for member in members:

@@ -2,8 +2,8 @@
 record locations, which species were recorded at each, and which taxon groups.
 
 A site is background for a species when a species of the same group was recorded there (the
-target group, from group ids: `TargetGroups`), so nothing is sites x species but the sparse
-presences. With random background the region's background points are appended as rows that
+target group, from group ids: `TargetGroups`), or of any group of its taxon (`taxon_group`), so
+nothing is sites x species but the sparse presences. With random background the region's background points are appended as rows that
 belong to every group, and record sites to none (only a species' own presences count there).
 """
 
@@ -25,6 +25,7 @@ class Sites:
     presence: sparse.csr_matrix  # (n_sites, S) 1 where species s was recorded at the site
     row_groups: np.ndarray  # (n_sites, G) bool: a record of group g at the site
     species_groups: np.ndarray  # (S, G) bool: species s is in group g (S: region.species)
+    species_taxa: np.ndarray  # (S, G) bool: group g is of the taxon of species s's group
 
     @property
     def n_sites(self) -> int:
@@ -35,6 +36,8 @@ class Sites:
         the region's background points."""
         if background == "target_group":
             return self.presence, TargetGroups(self.row_groups, self.species_groups)
+        if background == "taxon_group":
+            return self.presence, TargetGroups(self.row_groups, self.species_taxa)
         n_species, n_groups = self.species_groups.shape
         presence = sparse.vstack(
             [self.presence, sparse.csr_matrix((n_background_points, n_species))], format="csr"
@@ -67,4 +70,5 @@ def region_sites(region: Region) -> Sites:
     row_groups = np.zeros((n_sites, len(groups)), bool)
     row_groups[site, species_group[column[kept]]] = True
     species_groups = np.eye(len(groups), dtype=bool)[species_group]
-    return Sites(first_record, presence, row_groups, species_groups)
+    group_taxa = np.array([[g in region.taxon_mates(own) for g in groups] for own in groups])
+    return Sites(first_record, presence, row_groups, species_groups, group_taxa[species_group])

@@ -97,7 +97,8 @@ def comparisons(per_species: pd.DataFrame) -> list[tuple[tuple, tuple]]:
     """(configuration, baseline) pairs worth a paired test, each as (background, covariates,
     learner): every set against `env` and against `env+coords` (does a location embedding add
     over the environment, and over coordinates?), an ensemble against each of its members
-    (`a+b` against `a` and `b`, where those ran too), target-group against random background."""
+    (`a+b` against `a` and `b`, where those ran too), target-group against random background,
+    taxon-group against target-group background."""
     configs = list(dict.fromkeys(per_species[KEYS].itertuples(index=False, name=None)))
     present = set(configs)
     pairs = []
@@ -108,8 +109,9 @@ def comparisons(per_species: pd.DataFrame) -> list[tuple[tuple, tuple]]:
         for member in _member_labels(learner):
             if (background, covariates, member) in present:
                 pairs.append(((background, covariates, learner), (background, covariates, member)))
-        if background == "target_group" and ("random", covariates, learner) in present:
-            pairs.append(((background, covariates, learner), ("random", covariates, learner)))
+        baseline = {"target_group": "random", "taxon_group": "target_group"}.get(background)
+        if baseline and (baseline, covariates, learner) in present:
+            pairs.append(((background, covariates, learner), (baseline, covariates, learner)))
     return pairs
 
 
