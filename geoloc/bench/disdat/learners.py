@@ -170,9 +170,9 @@ def fit_predict_group(
     model.fit(X[rows], targets, sample_weight=weights)
     n_train = len(region.po) + len(region.bg)
     X_sites = X[n_train:][(region.pa["group"] == group).to_numpy()].copy()
-    if held:
-        records = rows[rows < len(region.po)]
-        X_sites[:, held] = X[records][:, held].mean(axis=0)
+    if held:  # the group's own records, also when its background pools its taxon's
+        records = region.po["spid"].isin(region.groups[group]).to_numpy()
+        X_sites[:, held] = X[: len(region.po)][records][:, held].mean(axis=0)
     return np.asarray(model.predict_proba(X_sites)).reshape(len(X_sites), -1)
 
 
