@@ -1,8 +1,9 @@
 """The DISDAT protocol (Elith et al. 2020; Valavi et al. 2022): presence-only training,
 presence/absence testing, one AUC per species.
 
-For every species: fit on its presence records against a background (`--background`: its taxon
-group's records, or the region's random points; geoloc.bench.disdat.learners), predict the
+For every species: fit on its presence records against a background (`--background`: the
+records of its survey group or of its taxon's groups, or the region's random points;
+geoloc.bench.disdat.learners), predict the
 survey sites of its group, score AUC where its column is not null. Per-species learners fit the
 species of one group as one multi-output problem; multi-species learners fit one network per
 region on the record sites. A learner name `a+b` is an ensemble: the (weighted) mean of its
