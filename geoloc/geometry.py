@@ -37,14 +37,20 @@ def _namespace(x):
     return np
 
 
+def sinusoidal_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) in km on the sinusoidal equal-area projection, the plane the blocks are cut in."""
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    return EARTH_RADIUS_KM * np.radians(lon) * np.cos(
+        np.radians(lat)
+    ), EARTH_RADIUS_KM * np.radians(lat)
+
+
 def block_ids(lat: np.ndarray, lon: np.ndarray, block_km: float) -> np.ndarray:
     """One int64 block id per point (lat, lon in degrees); equal ids = same block."""
     if block_km <= 0:
         raise ValueError(f"block_km must be positive, not {block_km}")
-    lat = np.asarray(lat, dtype=np.float64)
-    lon = np.asarray(lon, dtype=np.float64)
-    y = EARTH_RADIUS_KM * np.radians(lat)
-    x = EARTH_RADIUS_KM * np.radians(lon) * np.cos(np.radians(lat))
+    x, y = sinusoidal_km(lat, lon)
     row = np.floor(y / block_km).astype(np.int64)
     col = np.floor(x / block_km).astype(np.int64)
     # Pack (row, col) into one id; |row|, |col| < 2**20 for any block_km >= 0.05 km.

@@ -73,6 +73,17 @@ def bench():
     type=click.IntRange(min=0),
     help="Seeds the forests, MLPs, random features and encoder training.",
 )
+@click.option(
+    "--cv",
+    "cv_folds",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Score by spatial-block cross-validation on the training records (this many folds of "
+    "blocks a tenth of the records' extent; held-out record sites of the species' group as "
+    "presences and absences) instead of on the survey sites: how a configuration is chosen "
+    "without seeing the test data. 0: score the survey sites.",
+)
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option(
     "--threads",
@@ -83,7 +94,9 @@ def bench():
     "oversubscribing a shared machine.",
 )
 @exit_on_user_error
-def disdat(data_dir, out_dir, regions, sets, learners, backgrounds, pcs, seed, device, threads):
+def disdat(
+    data_dir, out_dir, regions, sets, learners, backgrounds, pcs, seed, cv_folds, device, threads
+):
     """The NCEAS presence-only / presence-absence benchmark (Elith et al. 2020).
 
     Per species: fit on its presence records against a background, predict the survey sites of
@@ -113,7 +126,10 @@ def disdat(data_dir, out_dir, regions, sets, learners, backgrounds, pcs, seed, d
         device=device,
         threads=threads or None,
         backgrounds=_names(backgrounds) or DEFAULT_BACKGROUNDS,
+        cv_folds=cv_folds,
     )
+    if cv_folds:
+        click.echo(f"spatial-block cross-validation on the training records, {cv_folds} folds")
     click.echo(markdown_table(auc_table(run.summary)), nl=False)
     click.echo(
         f"{run.metrics['species']} species in {run.metrics['runtime_s']:.0f} s; outputs in {out_dir}"

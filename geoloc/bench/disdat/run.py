@@ -186,12 +186,16 @@ def run_benchmark(
     device: str = "cpu",
     threads: int | None = 1,
     backgrounds: Iterable[str] = DEFAULT_BACKGROUNDS,
+    cv_folds: int = 0,
 ) -> BenchmarkRun:
     """Run every region and write the outputs to `out_dir` (`write_outputs`).
 
     `threads` caps torch's CPU threads (None: leave as is). The per-group fits are small, and
     on a shared machine OpenMP workers spinning against other processes cost 10x or more.
+    `cv_folds` > 1 scores by spatial-block cross-validation on the training records instead of
+    the survey sites (geoloc.bench.disdat.cv), as the configuration is chosen.
     """
+    from geoloc.bench.disdat.cv import cross_validate_region
     from geoloc.bench.disdat.data import load_region, region_names
     from geoloc.runtime import torch_threads
 
@@ -210,17 +214,17 @@ def run_benchmark(
         parse_set(name)  # bad names fail before any region is loaded
     for name in learners:
         parse_learner(name)
+    if cv_folds == 1 or cv_folds < 0:
+        raise GeolocError(f"cross-validation needs at least 2 folds, not {cv_folds}")
     per_species, timings, training = [], [], {}
     for name in regions:
+        region = load_region(data_dir / name)
+        settings = (covariate_sets, learners, options, device, backgrounds)
         with torch_threads(threads):
-            result = evaluate_region(
-                load_region(data_dir / name),
-                covariate_sets,
-                learners,
-                options,
-                device,
-                backgrounds,
-            )
+            if cv_folds:
+                result = cross_validate_region(region, cv_folds, *settings)
+            else:
+                result = evaluate_region(region, *settings)
         per_species.append(result.per_species)
         timings.append(result.timings)
         if result.training:
@@ -237,6 +241,7 @@ def run_benchmark(
         },
         "species": int(per_species.groupby(["region", "species"]).ngroups),
         "runtime_s": round(seconds, 1),
+        **({"cv_folds": cv_folds} if cv_folds else {}),
     }
     run = BenchmarkRun(per_species, summary, paired_table(per_species), pd.concat(timings), metrics)
     write_outputs(run, out_dir, training)
