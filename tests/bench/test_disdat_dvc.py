@@ -23,7 +23,7 @@ def _params() -> dict:
 def test_stages_depend_on_every_module_the_command_imports():
     stages = yaml.safe_load((PIPELINE / "dvc.yaml").read_text())["stages"]
     closure = import_closure(REPO / "geoloc" / "commands" / "bench.py")
-    for name in ("bench",):
+    for name in ("select", "bench"):
         deps = [Path(d.removeprefix("../../")) for d in stages[name]["deps"] if "$" not in d]
         missing = sorted(str(m) for m in closure if not any(m == d or d in m.parents for d in deps))
         assert not missing, f"{name} imports but does not depend on: {missing}"
@@ -31,8 +31,10 @@ def test_stages_depend_on_every_module_the_command_imports():
     assert (
         Path("geoloc/bench/disdat/convert.py") in convert and "${rds}" in stages["convert"]["deps"]
     )
-    assert "${data}" in stages["bench"]["deps"]
-    assert set(stages["bench"]["params"]) == set(_params()) - {"rds"}
+    assert "${data}" in stages["bench"]["deps"] and "${data}" in stages["select"]["deps"]
+    cv = {"cv_folds", "cv_learners"}
+    assert set(stages["bench"]["params"]) == set(_params()) - {"rds", *cv}
+    assert set(stages["select"]["params"]) == set(_params()) - {"rds", "learners", "backgrounds"}
 
 
 def test_no_import_or_cached_output_for_pull_or_experiments_to_fetch():
@@ -48,7 +50,10 @@ def test_the_params_are_names_the_command_accepts():
     params = _params()
     for name in params["sets"].split(","):
         parse_set(name)
-    for name in params["learners"].split(","):
+    for name in params["learners"].split(",") + params["cv_learners"].split(","):
         parse_learner(name)
+    assert params["cv_folds"] >= 2
+    # the chosen configuration is among the candidates the CV scored
+    assert set(params["learners"].split(",")) <= set(params["cv_learners"].split(","))
     for name in params["backgrounds"].split(","):
         check_background(name)
