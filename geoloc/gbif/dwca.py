@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import threading
 import time
+import traceback
 import weakref
 import zipfile
 import zlib
@@ -210,10 +211,12 @@ class Archive:
                     f"break) at byte {overlong[0]}: not a delimited text file, or damaged"
                 )
         except DAMAGED as err:
+            traceback.clear_frames(err.__traceback__)  # see _await_release
             raise GeolocError(
                 f"{self.path}: {spec.location} is damaged inside the zip ({err}); download it again"
             ) from None
         except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+            traceback.clear_frames(err.__traceback__)
             raise GeolocError(f"{self.path}: cannot parse {spec.location}: {err}") from None
         finally:
             source.close()  # first: it ends a parse waiting for data

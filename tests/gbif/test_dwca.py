@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from geoloc.errors import GeolocError
+from geoloc.gbif import dwca
 from geoloc.gbif.dwca import Archive, ReadStats, require_terms
 from geoloc.gbif.terms import DWC, GBIF, MULTIMEDIA
 from tests.gbif.dwca_builder import (
@@ -153,6 +154,28 @@ def test_member_that_fails_its_directory_checks(tmp_path, field, change, message
         _patch_directory(path, field, change(archive.getinfo("occurrence.txt")))
     with pytest.raises(GeolocError, match=message):
         read_all(path)
+
+
+def test_a_damaged_member_releases_the_stream_before_its_error_not_after_a_wait(
+    tmp_path, monkeypatch
+):
+    """The error's traceback held pyarrow's reader, so every damaged archive waited the whole
+    RELEASE_WAIT_S for a release that could not come before the error was raised."""
+    rows = [occurrence(i, abstract=f"text {i * 7919}") for i in range(2000)]
+    path = write_archive(tmp_path / "a.zip", rows)
+    with zipfile.ZipFile(path) as archive:
+        _patch_directory(path, 14, archive.getinfo("occurrence.txt").CRC ^ 1)
+    held_at_return = []
+
+    def await_release(lent, limit_s=dwca.RELEASE_WAIT_S):
+        real_await_release(lent, limit_s=30)  # a bound for a busy machine
+        held_at_return.extend(ref() is not None for ref in lent)
+
+    real_await_release = dwca._await_release
+    monkeypatch.setattr(dwca, "_await_release", await_release)
+    with pytest.raises(GeolocError, match="Bad CRC-32"):
+        read_all(path)
+    assert held_at_return == [False]
 
 
 def test_meta_without_occurrence_core(tmp_path):
