@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geoloc.errors import GeolocError
-from geoloc.gbif.background import Background
 from geoloc.gbif.descriptor import FileSpec, is_unsafe_member, parse_descriptor
+from geoloc.gbif.readahead import ReadAhead
 from geoloc.gbif.zipstream import DAMAGED, Prefetcher, open_member
 
 BLOCK_SIZE = 1 << 20  # bytes of text parsed per block: small blocks parse in cache
@@ -200,7 +200,7 @@ class Archive:
 
         # pyarrow's streaming reader parses in the thread that asks for a batch: a thread of its
         # own overlaps parsing with the caller's work on the previous batch.
-        batches = Background(parse(), depth=2)
+        batches = ReadAhead(parse(), depth=2)
         try:
             for batch in batches:
                 stats.rows += batch.num_rows

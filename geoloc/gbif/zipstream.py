@@ -15,7 +15,7 @@ from pathlib import Path
 
 from isal import isal_zlib
 
-from geoloc.gbif.background import Background
+from geoloc.gbif.readahead import ReadAhead
 
 # What reading a damaged member raises (zipfile and zlib for methods other than stored/deflated)
 DAMAGED = (zipfile.BadZipFile, zlib.error, isal_zlib.error, EOFError)
@@ -149,7 +149,7 @@ class Prefetcher:
     """
 
     def __init__(self, raw, chunk_size: int, on_bytes: Callable[[int], None] | None):
-        self._chunks = Background(_chunks(raw, chunk_size), depth=3)
+        self._chunks = ReadAhead(_chunks(raw, chunk_size), depth=3)
         self._pending = b""
         self._on_bytes = on_bytes
         self.closed = False

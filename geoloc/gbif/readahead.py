@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 
 
-class Background:
+class ReadAhead:
     """Iterates `items` in a background thread, at most `depth` items ahead of the consumer.
 
     An exception raised by `items` is raised by `next` in the consumer's thread. `close()` stops
@@ -47,7 +47,7 @@ class Background:
                 continue
         return False
 
-    def __iter__(self) -> Background:
+    def __iter__(self) -> ReadAhead:
         return self
 
     def __next__(self):
