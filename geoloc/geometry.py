@@ -39,11 +39,11 @@ def _namespace(x):
 
 def sinusoidal_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) in km on the sinusoidal equal-area projection, the plane the blocks are cut in."""
-    lat = np.asarray(lat, dtype=np.float64)
-    lon = np.asarray(lon, dtype=np.float64)
-    return EARTH_RADIUS_KM * np.radians(lon) * np.cos(
-        np.radians(lat)
-    ), EARTH_RADIUS_KM * np.radians(lat)
+    lat = np.radians(np.asarray(lat, dtype=np.float64))
+    lon = np.radians(np.asarray(lon, dtype=np.float64))
+    x = EARTH_RADIUS_KM * lon * np.cos(lat)
+    y = EARTH_RADIUS_KM * lat
+    return x, y
 
 
 def block_ids(lat: np.ndarray, lon: np.ndarray, block_km: float) -> np.ndarray:
