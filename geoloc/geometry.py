@@ -1,4 +1,5 @@
-"""Geometry on the Earth: one radius, one great-circle distance, one kind of spatial block.
+"""Geometry on the Earth: one radius, one great-circle distance, one nearest-neighbour search, one
+kind of spatial block.
 
 Spatial blocks keep nearby points in the same fold or split, so a model is never scored on points
 a few metres from its training data (Roberts et al. 2017, Ecography 40:913). They are squares of
@@ -35,6 +36,28 @@ def _namespace(x):
 
         return torch
     return np
+
+
+def unit_vectors(lat, lon):
+    """(N, 3) Earth-centred unit vectors of degree coordinates (NumPy arrays or torch tensors):
+    their chord distance orders neighbours as the great-circle distance does, with no seam at the
+    antimeridian and no distortion far from a projection's centre."""
+    xp = _namespace(lat)
+    lat, lon = xp.deg2rad(lat), xp.deg2rad(lon)
+    return xp.stack([xp.cos(lat) * xp.cos(lon), xp.cos(lat) * xp.sin(lon), xp.sin(lat)], 1)
+
+
+def nearest_neighbours(
+    lat: np.ndarray, lon: np.ndarray, ref_lat: np.ndarray, ref_lon: np.ndarray, k: int
+) -> np.ndarray:
+    """(N, k) indices of the k reference points nearest to each point, nearest first."""
+    from scipy.spatial import cKDTree
+
+    if not 1 <= k <= len(ref_lat):
+        raise GeolocError(f"cannot take {k} nearest of {len(ref_lat)} reference points")
+    tree = cKDTree(unit_vectors(np.asarray(ref_lat, np.float64), np.asarray(ref_lon, np.float64)))
+    _, index = tree.query(unit_vectors(np.asarray(lat, np.float64), np.asarray(lon, np.float64)), k)
+    return index.reshape(len(lat), k)
 
 
 def sinusoidal_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

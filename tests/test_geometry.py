@@ -7,8 +7,10 @@ from geoloc.geometry import (
     assign_folds,
     block_ids,
     great_circle_km,
+    nearest_neighbours,
     spatial_block_split,
     spatial_folds,
+    unit_vectors,
 )
 
 
@@ -97,3 +99,18 @@ def test_great_circle_matches_known_distances_for_numpy_and_torch():
     quarter = great_circle_km(torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([90.0]), 0.0)
     assert isinstance(quarter, torch.Tensor)
     assert abs(float(quarter) - KM_PER_DEGREE * 90) < 0.01
+
+
+def test_nearest_neighbours_follow_great_circle_distance_across_the_antimeridian():
+    import torch
+
+    rng = np.random.default_rng(3)
+    lat, lon = rng.uniform(-50, -30, 400), (rng.uniform(170, 190, 400) + 180) % 360 - 180
+    np.testing.assert_allclose(
+        unit_vectors(torch.tensor(lat), torch.tensor(lon)).numpy(), unit_vectors(lat, lon)
+    )
+    km = great_circle_km(lat[:40, None], lon[:40, None], lat[None], lon[None])
+    expected = np.argsort(km, axis=1)[:, :6]
+    np.testing.assert_array_equal(nearest_neighbours(lat[:40], lon[:40], lat, lon, 6), expected)
+    with pytest.raises(GeolocError, match="cannot take 401 nearest of 400"):
+        nearest_neighbours(lat, lon, lat, lon, 401)

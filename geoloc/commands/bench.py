@@ -38,7 +38,7 @@ def bench():
 @click.option(
     "--sets",
     multiple=True,
-    help="Covariate sets: env, coords, sh, rff, geoclip, trained, env+<embedding> (k PCs "
+    help="Covariate sets: env, coords, sh, rff, geoclip, trained, landscape, env+<embedding> (k PCs "
     "appended), or env+effort:<embedding> (a sampling-effort covariate held constant when "
     "predicting; per-species learners only) (default: env).",
 )

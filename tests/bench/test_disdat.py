@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -28,10 +29,12 @@ from geoloc.bench.disdat import (
     region_sites,
     run_benchmark,
 )
+from geoloc.bench.disdat.covariates import LANDSCAPE_NEIGHBOURS
 from geoloc.bench.disdat.data import PACKAGE_TAXA
 from geoloc.bench.disdat.learners import group_training
 from geoloc.cli import main
 from geoloc.errors import GeolocError
+from geoloc.geometry import great_circle_km
 from geoloc.params import TrainParams
 from geoloc.sdm import CovariateContext, coords_features, covariate_function
 
@@ -235,6 +238,7 @@ def test_design_matrices(region):
     # an embedding no wider than `pcs` is kept as it is; a wider one is reduced to `pcs` PCs
     assert shape("env+coords") == (n, 5 + 5)
     assert shape("env+sh") == (n, 5 + 5)
+    assert shape("env+landscape") == (n, 5 + 5)
     assert shape("rff")[1] == 2 * 3 * 64
 
 
@@ -244,6 +248,33 @@ def test_base_sets_are_the_pipeline_sets_built_through_the_registry(region):
     np.testing.assert_array_equal(covariates.embedding("coords"), coords_features(lat, lon))
     rff = covariate_function("rff", CovariateContext(REGION_MODEL, seed=2))
     np.testing.assert_array_equal(covariates.embedding("rff"), rff(*covariates.frame(lat, lon)))
+
+
+def test_landscape_is_the_mean_env_of_the_nearest_other_background_points(region):
+    covariates = RegionCovariates(region, DisdatOptions())
+    landscape = covariates.embedding("landscape")
+    n_po, n_train = len(region.po), covariates.n_train
+    env_bg = covariates.env(quadratic=False)[n_po:n_train]
+    width = env_bg.shape[1]
+    assert landscape.shape == (len(covariates.lat), width * len(LANDSCAPE_NEIGHBOURS))
+    bg_lat, bg_lon = region.bg["lat"].to_numpy(), region.bg["lon"].to_numpy()
+    for row in (0, n_po + 3, n_train + 5):  # a record, a background point, a survey site
+        km = great_circle_km(covariates.lat[row], covariates.lon[row], bg_lat, bg_lon)
+        if n_po <= row < n_train:
+            km[row - n_po] = np.inf  # never its own neighbour
+        nearest = np.argsort(km)
+        for scale, k in enumerate(LANDSCAPE_NEIGHBOURS):
+            np.testing.assert_allclose(
+                landscape[row, scale * width : (scale + 1) * width],
+                env_bg[nearest[:k]].mean(0),
+                rtol=1e-5,
+            )
+
+
+def test_landscape_needs_more_background_points_than_it_averages(region):
+    few = dataclasses.replace(region, bg=region.bg.iloc[: max(LANDSCAPE_NEIGHBOURS)])
+    with pytest.raises(GeolocError, match="landscape averages the 100 nearest background"):
+        RegionCovariates(few, DisdatOptions()).embedding("landscape")
 
 
 def test_effort_covariate_follows_where_the_group_was_recorded(region):

@@ -1,6 +1,6 @@
 """Covariate sets of the DISDAT benchmark: environment, location embeddings, and both.
 
-A set name is `env`, an embedding (`coords`, `sh`, `rff`, `geoclip`, `trained`),
+A set name is `env`, an embedding (`coords`, `sh`, `rff`, `geoclip`, `trained`, `landscape`),
 `env+<embedding>` (the embedding reduced to `pcs` principal components, appended to env), or
 `env+effort:<embedding>` (env plus one sampling-effort covariate: a model of where the species'
 group was recorded, on the embedding alone, held constant when predicting).
@@ -10,7 +10,8 @@ built as the pipeline builds them (geoloc.sdm.covariates) with the region model 
 objective (`geoloc.train.train_presence_encoder`: a species head on the embedding, DeepMaxent's
 loss, each record's taxon group its target group): the same trainer as the pipeline's, so its
 embedding is where the region's species live, learned from location alone, that the SDM can
-use beside the raw env values.
+use beside the raw env values. `landscape` is the mean env of the background points around each
+point, at LANDSCAPE_NEIGHBOURS scales: the landscape a point lies in rather than the point itself.
 
 Regions are a few degrees across, far smaller than the globe the encodings were designed for.
 The untrained and trained encodings therefore see coordinates in a *region frame*: the region's
@@ -25,17 +26,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.decomposition import PCA
 
 from geoloc.bench.disdat.data import EnvTransform, Region
 from geoloc.errors import GeolocError
+from geoloc.geometry import nearest_neighbours
 from geoloc.params import ModelParams, TrainParams
 
 REGISTERED = ("coords", "sh", "rff", "geoclip")  # built through geoloc.registry.COVARIATES
-EMBEDDINGS = (*REGISTERED, "trained")
+EMBEDDINGS = (*REGISTERED, "trained", "landscape")
 FRAMED = ("sh", "rff", "trained")  # the embeddings that see the region frame
 FRAME_SPAN_DEG = 90.0
 EFFORT_C = 0.05  # inverse L2 strength of the effort model (a smooth surface)
+# Neighbours averaged by `landscape`: 0.1% and 1% of the background points, which are drawn
+# uniformly over the region, so the same share of every region's area (one rule)
+LANDSCAPE_NEIGHBOURS = (10, 100)
 
 # The encodings of every region: `sh` and `rff` (legendre, rff_*) and the region-trained encoder.
 REGION_MODEL = ModelParams(
@@ -150,6 +156,8 @@ class RegionCovariates:
         lat, lon = self.frame(self.lat, self.lon) if name in FRAMED else (self.lat, self.lon)
         if name == "trained":
             return self._trained(lat, lon)
+        if name == "landscape":
+            return self._landscape()
         context = CovariateContext(self.options.model, self.options.seed, self.device)
         return covariate_function(name, context)(lat, lon)
 
@@ -169,6 +177,34 @@ class RegionCovariates:
         )
         self.training = result.metrics
         return result.encoder.encode(flat, flon)
+
+    def _landscape(self) -> np.ndarray:
+        """Per point, the mean linear env of its k nearest background points for each k of
+        LANDSCAPE_NEIGHBOURS, side by side. Species answer to the landscape around a site, not
+        only to the site (multi-scale SDMs); a background point is never its own neighbour, so
+        training and test points see the same kind of neighbourhood."""
+        bg = self.region.bg
+        n_po, k_max = len(self.region.po), max(LANDSCAPE_NEIGHBOURS)
+        if len(bg) <= k_max:
+            raise GeolocError(
+                f"region {self.region.name}: covariate set landscape averages the "
+                f"{k_max} nearest background points, and train_bg has only {len(bg)}"
+            )
+        index = nearest_neighbours(self.lat, self.lon, bg["lat"], bg["lon"], k_max + 1)
+        own = np.full(len(index), -1)
+        own[n_po : self.n_train] = np.arange(len(bg))
+        past_self = np.cumsum(index == own[:, None], axis=1)[:, :k_max].astype(bool)
+        neighbours = np.where(past_self, index[:, 1:], index[:, :k_max])
+        values = self.env(quadratic=False)[n_po : self.n_train]
+        rows = np.arange(len(index))
+        blocks = []
+        for k in LANDSCAPE_NEIGHBOURS:
+            weights = sparse.csr_matrix(
+                (np.full(len(index) * k, 1.0 / k), (np.repeat(rows, k), neighbours[:, :k].ravel())),
+                shape=(len(index), len(bg)),
+            )
+            blocks.append(weights @ values)
+        return np.concatenate(blocks, axis=1)
 
     def design(self, name: str, quadratic_env: bool, group: str) -> tuple[np.ndarray, list[int]]:
         """The (n_train + n_sites, D) matrix of covariate set `name` for the species of `group`,

@@ -17,6 +17,8 @@ import math
 import torch
 from torch import nn
 
+from geoloc.geometry import unit_vectors
+
 # Equal Earth constants, as in geoclip.model.location_encoder
 A1, A2, A3, A4, SF = 1.340264, -0.081106, 0.000893, 0.003796, 66.50336
 
@@ -33,16 +35,7 @@ def equal_earth(lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
 
 def unit_vector(lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
     """Earth-centred unit vector, scaled to Equal Earth map units (1 rad ~ 180/SF)."""
-    lat_r, lon_r = torch.deg2rad(lat), torch.deg2rad(lon)
-    xyz = torch.stack(
-        [
-            torch.cos(lat_r) * torch.cos(lon_r),
-            torch.cos(lat_r) * torch.sin(lon_r),
-            torch.sin(lat_r),
-        ],
-        dim=1,
-    )
-    return xyz * (SF / 180.0)
+    return unit_vectors(lat, lon) * (SF / 180.0)
 
 
 PROJECTIONS = {"equal_earth": (equal_earth, 2), "ecef": (unit_vector, 3)}
