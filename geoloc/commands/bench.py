@@ -40,7 +40,7 @@ def bench():
     multiple=True,
     help="Covariate sets: env, coords, sh, rff, geoclip, trained, landscape, env+<embedding> (k PCs "
     "appended), or env+effort:<embedding> (a sampling-effort covariate held constant when "
-    "predicting; per-species learners only) (default: env).",
+    "predicting; per-species learners only) (default: env+landscape, the chosen configuration).",
 )
 @click.option(
     "--learners",

@@ -45,7 +45,7 @@ from geoloc.errors import GeolocError
 
 # the configuration chosen by spatial-block CV on training records (docs/disdat.md)
 CHOSEN = "maxent:seeds=3+rf_downsampled:n_estimators=500"
-DEFAULT_SETS = ("env",)
+DEFAULT_SETS = ("env+landscape",)
 DEFAULT_LEARNERS = ("maxent:seeds=3", "rf_downsampled:n_estimators=500", CHOSEN)
 DEFAULT_BACKGROUNDS = ("target_group",)
 QUADRATIC_ENV = {"logistic"}  # learners that get linear + quadratic env terms (a GLM design)
