@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pandas as pd
+import pytest
+
 from geoloc.identify.train import train_identifier
 from geoloc.params import IdentifyParams
 from tests.identify.identify_data import FourierEncoder, make_dataset, many_species
@@ -23,8 +26,27 @@ def test_batched_evaluation_equals_the_dense_result():
     batched, dense = outcomes
     assert batched.metrics["n_val"] > 7 * 10 and batched.metrics["prior_top1_gain"] is not None
     assert batched.metrics == dense.metrics
-    assert batched.details == dense.details
-    assert batched.per_class.equals(dense.per_class)
+    # Scores of a batch of 7 and of one batch differ in their last float32 bit on some CPUs
+    # (the matrix kernel depends on the batch's size): equal up to that, decisions unchanged.
+    _assert_close(batched.details, dense.details)
+    pd.testing.assert_frame_equal(batched.per_class, dense.per_class, rtol=1e-6)
+
+
+def _assert_close(actual, expected, path="details"):
+    """Nested dicts and lists equal, floats to a relative 1e-6."""
+    assert type(actual) is type(expected), path
+    if isinstance(actual, dict):
+        assert actual.keys() == expected.keys(), path
+        for key in actual:
+            _assert_close(actual[key], expected[key], f"{path}.{key}")
+    elif isinstance(actual, list):
+        assert len(actual) == len(expected), path
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            _assert_close(a, e, f"{path}[{i}]")
+    elif isinstance(actual, float):
+        assert actual == pytest.approx(expected, rel=1e-6, abs=1e-12), path
+    else:
+        assert actual == expected, path
 
 
 def test_thousands_of_species_never_allocate_observations_x_species():
