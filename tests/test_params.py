@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from geoloc.errors import GeolocError
 from geoloc.params import load_params, parse_params
@@ -59,3 +60,29 @@ def test_missing_and_malformed_files(tmp_path: Path):
     bad.write_text("data: [unclosed\n")
     with pytest.raises(GeolocError, match="not valid YAML"):
         load_params(bad)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"learner_options": {"epochs": 5}}, "no option 'epochs'; its options: C, class_weight"),
+        ({"learner": "maxent", "learner_options": {"epochs": 2.5}}, "epochs=2.5"),
+        ({"learner": "rf_downsampled", "learner_options": {"n_estimators": 0}}, "greater than 0"),
+    ],
+)
+def test_params_stage_checks_learner_options_and_writes_nothing(
+    repo_root, tmp_path, monkeypatch, options, expected
+):
+    from click.testing import CliRunner
+
+    from tests.stage_runs import load_stage
+
+    monkeypatch.chdir(tmp_path)
+    stage = load_stage(repo_root, "params").main
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sdm": options}))
+    result = CliRunner().invoke(stage, ["--params", "params.yaml"])
+    assert result.exit_code == 1 and expected in result.output
+    assert not (tmp_path / "results").exists()
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sdm": {"learner_options": {"C": 0.5}}}))
+    assert CliRunner().invoke(stage, ["--params", "params.yaml"]).exit_code == 0
+    assert (tmp_path / "results" / "params.valid").is_file()

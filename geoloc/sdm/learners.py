@@ -34,8 +34,18 @@ The interface, which a new learner (e.g. a multi-species model) implements:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Annotated, Literal, get_type_hints
 
 import numpy as np
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    TypeAdapter,
+    ValidationError,
+)
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.tree import DecisionTreeClassifier
@@ -43,6 +53,7 @@ from sklearn.tree import DecisionTreeClassifier
 from geoloc.errors import GeolocError
 
 _CHUNK_ROWS = 65536  # rows centred at a time when measuring the column scales
+Fraction = Annotated[float, Field(gt=0, le=1)]
 
 
 @dataclass(frozen=True)
@@ -221,13 +232,13 @@ class BatchedLogistic(_TorchSdm):
 
     def __init__(
         self,
-        C: float = 1.0,
-        class_weight: str | None = "balanced",
-        max_iter: int = 100,
-        tol: float = 1e-6,
+        C: PositiveFloat = 1.0,
+        class_weight: Literal["balanced", "none"] | None = "balanced",
+        max_iter: PositiveInt = 100,
+        tol: PositiveFloat = 1e-6,
         device: str = "auto",
         warm_start: bool = True,
-        seed: int = 0,
+        seed: NonNegativeInt = 0,
     ):
         self.C = C
         self.class_weight = class_weight
@@ -290,14 +301,14 @@ class BatchedMLP(_TorchSdm):
 
     def __init__(
         self,
-        hidden: int = 32,
-        epochs: int = 60,
-        batch_size: int = 2048,
-        lr: float = 3e-3,
-        weight_decay: float = 1e-3,
-        seed: int = 0,
+        hidden: PositiveInt = 32,
+        epochs: PositiveInt = 60,
+        batch_size: PositiveInt = 2048,
+        lr: PositiveFloat = 3e-3,
+        weight_decay: NonNegativeFloat = 1e-3,
+        seed: NonNegativeInt = 0,
         device: str = "auto",
-        dtype: str = "float32",
+        dtype: Literal["float32", "float64"] = "float32",
     ):
         self.dtype = dtype
         self.hidden = hidden
@@ -366,10 +377,10 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_estimators: int = 200,
-        max_features: str | float | int = "sqrt",
-        min_samples_leaf: int = 1,
-        seed: int = 0,
+        n_estimators: PositiveInt = 200,
+        max_features: Literal["sqrt", "log2"] | PositiveInt | Fraction = "sqrt",
+        min_samples_leaf: PositiveInt = 1,
+        seed: NonNegativeInt = 0,
         device: str = "cpu",
     ):
         self.n_estimators = n_estimators
@@ -429,11 +440,35 @@ class DownsampledRandomForest(ClassifierMixin, BaseEstimator):
 
 def get_learner(name: str, device="auto", seed: int = 0, **options):
     """A fresh learner by registry name (geoloc.registry.LEARNERS) on `device`, seeded by `seed`;
-    unknown names or options are user errors."""
+    unknown names or options, or values of the wrong type or range, are user errors."""
     from geoloc.registry import LEARNERS
 
     learner = LEARNERS.get(name)
     try:
-        return learner(device=device, seed=seed, **options)
+        built = learner(device=device, seed=seed, **options)
     except TypeError as err:
-        raise GeolocError(f"bad options for SDM learner {name!r}: {err}") from None
+        accepted = sorted(set(learner(device=device, seed=seed).get_params()) - {"device", "seed"})
+        unknown = [key for key in options if key not in accepted]
+        reason = f"no option {', '.join(map(repr, unknown))}" if unknown else str(err)
+        raise GeolocError(
+            f"bad options for SDM learner {name!r}: {reason}; its options: {', '.join(accepted)}"
+        ) from None
+    check_params(built, name)
+    return built
+
+
+def check_params(learner, name: str | None = None) -> None:
+    """Each constructor param of `learner` but the device against its annotation (types and
+    bounds: PositiveInt, Literal, ...), so that a bad option stops, named, before any fit."""
+    hints = get_type_hints(type(learner).__init__, include_extras=True)
+    for key, value in learner.get_params(deep=False).items():
+        if key == "device" or key not in hints:
+            continue
+        try:
+            TypeAdapter(hints[key]).validate_python(value)
+        except ValidationError as err:
+            reason = "; ".join(error["msg"] for error in err.errors())
+            learner_name = name or type(learner).__name__
+            raise GeolocError(
+                f"bad option {key}={value!r} for SDM learner {learner_name!r}: {reason}"
+            ) from None

@@ -24,11 +24,14 @@ training background (so scores of different fits, e.g. cross-validation folds, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 from scipy import sparse
 
-from geoloc.sdm.learners import _pairs, _TorchSdm
+from geoloc.params import PresenceLoss
+from geoloc.sdm.learners import _pairs, _TorchSdm, check_params
 
 _CHUNK_ROWS = 8192  # rows scored at a time after a fit: (chunk, S) blocks
 
@@ -113,16 +116,16 @@ class MultiSpeciesSDM(_TorchSdm):
 
     def __init__(
         self,
-        loss: str = "maxent",
-        hidden: int = 250,
-        layers: int = 2,
-        lr: float = 2e-4,
-        weight_decay: float = 1e-2,
-        epochs: int = 190,
-        batch_size: int = 256,
-        pos_weight: float | str = "balanced",
-        seeds: int = 1,
-        seed: int = 0,
+        loss: PresenceLoss = "maxent",
+        hidden: PositiveInt = 250,
+        layers: NonNegativeInt = 2,
+        lr: PositiveFloat = 2e-4,
+        weight_decay: NonNegativeFloat = 1e-2,
+        epochs: PositiveInt = 190,
+        batch_size: PositiveInt = 256,
+        pos_weight: PositiveFloat | Literal["balanced"] = "balanced",
+        seeds: PositiveInt = 1,
+        seed: NonNegativeInt = 0,
         device: str = "auto",
     ):
         self.loss = loss
@@ -140,12 +143,7 @@ class MultiSpeciesSDM(_TorchSdm):
     def fit(self, X, y, sample_weight=None, groups: TargetGroups | None = None):
         """Fit on covariates `X` (N, D) and presences `y` (N, S), the background given by
         `sample_weight` pairs or by `groups` (see the module docstring)."""
-        from geoloc.sdm.presence import LOSS_NAMES
-
-        if self.loss not in LOSS_NAMES:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_NAMES)}")
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be at least 1, not {self.seeds}")
+        check_params(self)
         entries = _Entries(y, sample_weight, groups)
         self.single_ = entries.single
         self._setup(X)

@@ -214,6 +214,9 @@ def test_learner_names_ensembles_weights_and_options():
     for bad in ("logistic+logistic", "svm", "logistic+", "x*logistic", "0*logistic", "mlp:C"):
         with pytest.raises(GeolocError, match="bad learner"):
             parse_learner(bad)
+    for bad in ("maxent:seeds=0", "logistic:C=0.1+rf_downsampled:trees=5"):
+        with pytest.raises(GeolocError, match="bad option"):
+            parse_learner(bad)
 
 
 def test_region_frame_scales_the_extent_isotropically():

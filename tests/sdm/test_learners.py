@@ -112,8 +112,35 @@ def test_batched_mlp_learns_every_species():
 def test_registry_errors_are_user_errors():
     with pytest.raises(GeolocError, match="known: logistic"):
         get_learner("maxant")
-    with pytest.raises(GeolocError, match="bad options"):
+    with pytest.raises(GeolocError, match="no option 'depth'; its options: C, class_weight"):
         get_learner("logistic", depth=3)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        (
+            "logistic",
+            {"C": 0},
+            "bad option C=0 for SDM learner 'logistic': Input should be greater",
+        ),
+        ("logistic", {"class_weight": "balancd"}, "'balanced' or 'none'"),
+        ("mlp", {"epochs": "many"}, "epochs='many'"),
+        ("mlp", {"dtype": "float16"}, "'float32' or 'float64'"),
+        ("rf_downsampled", {"max_features": 1.5}, "less than or equal to 1"),
+        ("maxent", {"seeds": 0}, "seeds=0"),
+        ("an_full", {"pos_weight": "x"}, "'balanced'"),
+    ],
+)
+def test_option_values_are_checked_when_the_learner_is_built(name, options, expected):
+    with pytest.raises(GeolocError, match=expected):
+        get_learner(name, **options)
+
+
+def test_good_option_values_pass_unchanged():
+    forest = get_learner("rf_downsampled", max_features=0.5, n_estimators=3)
+    assert (forest.max_features, forest.n_estimators) == (0.5, 3)
+    assert get_learner("maxent", pos_weight=2, lr=1e-3).get_params()["pos_weight"] == 2
 
 
 def test_targets_must_have_both_classes_per_species():

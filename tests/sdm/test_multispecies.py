@@ -164,7 +164,7 @@ def test_registered_names_and_bad_options():
     with pytest.raises(GeolocError, match="bad options"):
         get_learner("maxent", loss="an_full")
     X, groups, _, Y = _world(n=40)
-    with pytest.raises(ValueError, match="unknown loss"):
+    with pytest.raises(GeolocError, match="loss='poisson'.*'maxent' or 'an_full'"):
         MultiSpeciesSDM(loss="poisson").fit(X, Y, groups=groups)
     with pytest.raises(ValueError, match="either sample_weight or groups"):
         MultiSpeciesSDM().fit(X, Y, np.ones_like(Y), groups=groups)

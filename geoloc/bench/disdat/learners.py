@@ -59,7 +59,7 @@ class Ensemble:
 
 
 def parse_learner(label: str) -> Ensemble:
-    """`0.6*maxent+0.4*logistic:C=0.1` -> Ensemble; a bad name is a user error."""
+    """`0.6*maxent+0.4*logistic:C=0.1` -> Ensemble; a bad name or option is a user error."""
     members, weights = [], []
     for part in label.split("+"):
         weight, _, spec = part.rpartition("*")
@@ -69,7 +69,9 @@ def parse_learner(label: str) -> Ensemble:
                 f"bad learner {label!r}: {name!r} is none of {', '.join(LEARNERS.names())}; "
                 "join several by '+', weigh them as 0.6*name, give options as name:key=value"
             )
-        members.append(Member(name, tuple(_option(label, text) for text in options)))
+        member = Member(name, tuple(_option(label, text) for text in options))
+        member.build("cpu", 0)  # a bad option stops here, before any region is read
+        members.append(member)
         weights.append(_number(label, weight) if weight else 1.0)
     if len(set(members)) != len(members) or min(weights) <= 0:
         raise GeolocError(f"bad learner {label!r}: members repeat or a weight is not positive")
