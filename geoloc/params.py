@@ -180,6 +180,7 @@ class EmbedParams(Section):
     max_bytes: PositiveInt = 20_000_000
     max_pixels: PositiveInt = 90_000_000  # decompression-bomb guard
     local_root: str = "."  # local image paths are read only below this folder (. = working dir)
+    private_hosts: bool = False  # http(s) to loopback, private, link-local addresses (a lab server)
     cpu_threads: NonNegativeInt = 0  # torch threads on CPU; 0: one per core minus one for decoding
     inat_size: Literal["original", "large", "medium", "small"] = "medium"  # iNaturalist photos
     text: bool = True

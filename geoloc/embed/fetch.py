@@ -1,6 +1,8 @@
 """Fetch image bytes by URI: http(s) (pooled keep-alive connections per worker thread, a deadline
-per download, retries with exponential backoff on 429/5xx, size cap, content-type check), local
-paths and `file:` URIs (the demo), read only below `embed.local_root` and only from regular files.
+per download, name lookups bounded by the connect timeout, public addresses only unless
+`embed.private_hosts`, retries with exponential backoff on 429/5xx, size cap, content-type check),
+local paths and `file:` URIs (the demo), read only below `embed.local_root` and only from regular
+files.
 
 An archive supplies the URIs, so each one is hostile until proven otherwise: every failure is a
 `FetchError` with a short stable reason that ends up under `/failed/reason` in the embedding file,
@@ -10,10 +12,8 @@ never an exception that stops the run. `is_transient(reason)` says whether a lat
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
 import stat
 import threading
 import time
@@ -22,14 +22,11 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
-from urllib3.poolmanager import ProxyManager
 
 from geoloc import __version__
+from geoloc.embed.connections import Deadline, DeadlineAdapter, PrivateAddressError
 from geoloc.params import EmbedParams
 
 # content types a photo server may legitimately send (S3 often sends octet-stream)
@@ -39,6 +36,8 @@ READ_CHUNK = 1 << 16
 
 # no answer from the name server or no route to the host: the network (or the host) is down
 NETWORK_DOWN = frozenset({"dns", "unreachable"})
+# refused by a setting of `embed:`, not by the photo or its host
+SETTING_DEPENDENT = frozenset({"outside_root", "private_address"})
 
 
 INAT_PHOTO = re.compile(
@@ -62,8 +61,9 @@ def retried_now(reason: str) -> bool:
 
 
 def is_transient(reason: str) -> bool:
-    """Failures that may go away in a later run: those retried now, and a network that was down."""
-    return retried_now(reason) or reason in NETWORK_DOWN
+    """Failures that may go away in a later run: those retried now, a network that was down, and
+    those a changed setting undoes (embed.local_root, embed.private_hosts)."""
+    return retried_now(reason) or reason in NETWORK_DOWN or reason in SETTING_DEPENDENT
 
 
 class FetchError(Exception):
@@ -155,8 +155,8 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = _DeadlineAdapter(pool_connections=self.params.workers,
-                                       pool_maxsize=self.params.workers)  # fmt: skip
+            adapter = DeadlineAdapter(pool_connections=self.params.workers,
+                                      pool_maxsize=self.params.workers)  # fmt: skip
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.max_redirects = MAX_REDIRECTS
@@ -183,7 +183,7 @@ class Fetcher:
 
     def _http_once(self, url: str) -> bytes:
         cfg = self.params
-        deadline = Deadline(cfg.timeout_s)
+        deadline = Deadline(cfg.timeout_s, cfg.private_hosts)
         try:
             with deadline, self._session().get(url, stream=True, timeout=cfg.timeout_s) as resp:
                 _check_headers(resp, url, cfg.max_bytes)
@@ -198,6 +198,8 @@ class Fetcher:
                 if deadline.expired:  # the connection was cut: what arrived is not the photo
                     raise FetchError("timeout", f"download over {cfg.timeout_s} s")
                 return bytes(body)
+        except PrivateAddressError as err:  # raised before the request, after any redirect
+            raise FetchError("private_address", str(err)) from None
         except requests.TooManyRedirects:
             raise FetchError("redirect_loop", f"over {MAX_REDIRECTS} redirects: {url}") from None
         except (InvalidURL, InvalidSchema, MissingSchema) as err:
@@ -205,9 +207,10 @@ class Fetcher:
         except requests.Timeout:
             raise FetchError("timeout", url) from None
         except requests.RequestException as err:
-            if deadline.expired:
+            reason = _connection_reason(err)
+            if deadline.expired and reason != "dns":  # a lookup without answer ends at the deadline
                 raise FetchError("timeout", f"download over {cfg.timeout_s} s") from None
-            raise FetchError(_connection_reason(err), f"{type(err).__name__}: {err}") from None
+            raise FetchError(reason, f"{type(err).__name__}: {err}") from None
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:
@@ -247,98 +250,3 @@ def _retry_after(headers) -> float | None:
         return float(value)
     except ValueError:
         return None
-
-
-# ------------------------------------------------------------------- the deadline of a download
-
-_ACTIVE = threading.local()  # the Deadline of the request this thread is making
-
-
-class Deadline:
-    """Cuts the connection of this thread's request once `seconds` have passed.
-
-    Read timeouts bound each wait for data, not a download: a server sending a byte now and then
-    (headers or body) would hold a worker for hours. A timer thread shuts the socket down, which
-    ends any blocked read at once; `expired` tells the reader that what it got is incomplete.
-    """
-
-    def __init__(self, seconds: float):
-        self.expired = False
-        self._connection: HTTPConnection | None = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> Deadline:
-        _ACTIVE.deadline = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._timer.cancel()
-        with self._lock:
-            self._connection = None  # back in the pool: no longer ours to cut
-        _ACTIVE.deadline = None
-
-    def watch(self, connection: HTTPConnection) -> None:
-        with self._lock:
-            self._connection = connection
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sock = getattr(self._connection, "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):  # the plain socket's, under TLS too
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _watched(connection: HTTPConnection) -> None:
-    deadline = getattr(_ACTIVE, "deadline", None)
-    if deadline is not None:
-        deadline.watch(connection)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        _watched(self)
-        super().connect()
-
-    def request(self, *args, **kwargs) -> None:  # every request, on a new or a reused connection
-        _watched(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:  # the TLS handshake reads too
-        _watched(self)
-        super().connect()
-
-    def request(self, *args, **kwargs) -> None:
-        _watched(self)
-        super().request(*args, **kwargs)
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """requests' adapter with connections a `Deadline` can cut (direct and through a proxy)."""
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if isinstance(manager, ProxyManager):  # not SOCKS, which has pools of its own
-            manager.pool_classes_by_scheme = dict(_POOLS)
-        return manager

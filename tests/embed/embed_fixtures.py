@@ -119,8 +119,9 @@ class ImageServer:
     request k to a path gets entry min(k, last), so [500, 200] means "500 then 200". Records hits
     and client ports."""
 
-    def __init__(self, routes: dict[str, list]):
+    def __init__(self, routes: dict[str, list], host: str = "127.0.0.1"):
         self.routes = routes
+        self.host = host
         self.hits: dict[str, int] = {}
         self.ports: set[int] = set()
         server = self
@@ -153,12 +154,12 @@ class ImageServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+        return f"http://{self.host}:{self.httpd.server_address[1]}{path}"
 
     def __enter__(self) -> ImageServer:
         self.thread.start()

@@ -6,16 +6,19 @@ import gzip
 import io
 import os
 import socket
+import threading
 
 import pytest
 from PIL import Image
 
+from geoloc.embed import connections
 from geoloc.embed.decode import DecodeError, decode_image
 from geoloc.embed.fetch import Fetcher, FetchError, inat_photo_url, is_transient
 from geoloc.params import EmbedParams
 from tests.embed.embed_fixtures import Drip, ImageServer, bomb_png, jpeg_bytes
 
-FAST = EmbedParams(timeout_s=0.3, retries=2, backoff_s=0.01, max_bytes=50_000)
+# the test servers listen on loopback, which embed.private_hosts must allow
+FAST = EmbedParams(timeout_s=0.3, retries=2, backoff_s=0.01, max_bytes=50_000, private_hosts=True)
 
 
 def test_http_retries_transient_errors_reuses_connections_and_classifies_failures():
@@ -167,6 +170,79 @@ def test_no_name_resolution_or_no_route_fails_at_once_without_retries(monkeypatc
     assert _reason(fetcher, f"http://127.0.0.1:{closed}/a.jpg") == "unreachable"
     assert lookups == ["photos.invalid", "127.0.0.1"]  # one attempt each
     assert is_transient("dns") and is_transient("unreachable")  # --retry-failed tries them again
+
+
+def test_a_name_lookup_without_answer_fails_as_dns_after_the_connect_timeout(monkeypatch):
+    answer, lookups = threading.Event(), []
+    real = socket.getaddrinfo
+
+    def late(host, port, *args, **kwargs):  # a resolver that answers after seconds
+        lookups.append(host)
+        answer.wait(5)  # unbounded, the fetch waits this out and ends as `timeout`
+        return real("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", late)
+    try:  # timeout_s is 0.3
+        assert _reason(Fetcher(FAST), "http://photos.example.org:9/a.jpg") == "dns"
+    finally:
+        answer.set()
+    assert lookups == ["photos.example.org"]  # one try: a name server that is down stays down
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [("8.8.8.8", True), ("2606:4700:4700::1111", True), ("::ffff:8.8.8.8", True),
+     ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
+     ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
+     ("::1", False), ("fe80::1%eth0", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
+     ("ff02::1", False)],
+)  # fmt: skip
+def test_loopback_private_link_local_and_multicast_addresses_are_not_public(address, public):
+    assert connections.is_public(address) is public
+
+
+def test_non_public_hosts_are_refused_before_any_request_unless_allowed(monkeypatch):
+    jpg = jpeg_bytes()
+    real = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):  # an archive's host name that resolves to loopback
+        return real("127.0.0.1" if host == "photos.example.org" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(connections, "is_public", lambda address: address == "127.0.0.2")
+    inner = ImageServer({"/a.jpg": [(200, "image/jpeg", jpg, 0)]})
+    outer = ImageServer({"/b.jpg": [(200, "image/jpeg", jpg, 0)]}, host="127.0.0.2")  # "public"
+    with inner, outer, Fetcher(FAST.model_copy(update={"private_hosts": False})) as guarded:
+        outer.routes["/in.jpg"] = [(302, "text/plain", b"", 0, {"Location": inner.url("/a.jpg")})]
+        port = inner.httpd.server_address[1]
+        assert _reason(guarded, inner.url("/a.jpg")) == "private_address"
+        assert _reason(guarded, f"http://photos.example.org:{port}/a.jpg") == "private_address"
+        assert guarded.fetch(outer.url("/b.jpg")) == jpg
+        assert _reason(guarded, outer.url("/in.jpg")) == "private_address"  # a redirect inwards
+        assert inner.hits == {}  # no request reached the loopback server
+        assert Fetcher(FAST).fetch(inner.url("/a.jpg")) == jpg  # embed.private_hosts: true
+    # a later run with embed.private_hosts (or another local_root) redoes them on --retry-failed
+    assert is_transient("private_address") and is_transient("outside_root")
+
+
+def test_a_proxy_on_a_private_address_is_used_and_resolves_the_host(monkeypatch):
+    jpg = jpeg_bytes()
+    lookups = []
+    real = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        lookups.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    url = "http://photos.example.org/a.jpg"
+    with ImageServer({url: [(200, "image/jpeg", jpg, 0)]}) as proxy:  # forward proxy: full URL
+        monkeypatch.setenv("HTTP_PROXY", proxy.url(""))
+        with Fetcher(FAST.model_copy(update={"private_hosts": False})) as guarded:
+            assert guarded.fetch(url) == jpg
+    assert proxy.hits == {url: 1} and lookups == ["127.0.0.1"]  # the proxy, never the photo host
 
 
 def _decode_reason(data: bytes, **kw) -> str:

@@ -35,6 +35,7 @@ CONFIG = EmbedParams(
     retries=1,
     backoff_s=0.01,
     max_bytes=100_000,
+    private_hosts=True,  # the test servers listen on loopback
 )
 
 
