@@ -128,14 +128,16 @@ def _lookup(connection, host: str, port: int, wait: float | None) -> list[tuple]
     threading.Thread(target=resolve, name=f"lookup {host}", daemon=True).start()
     if not done.wait(wait):  # what the system resolver says after its own, longer wait
         unanswered = socket.gaierror(socket.EAI_AGAIN, f"no answer to the name lookup in {wait} s")
-        raise NameResolutionError(host, connection, unanswered)
+        raise NameResolutionError(host, connection, unanswered) from unanswered
     error = answer.get("error")
     if isinstance(error, socket.gaierror):
-        raise NameResolutionError(host, connection, error)
+        raise NameResolutionError(host, connection, error) from error
     if isinstance(error, UnicodeError):
-        raise LocationParseError(f"{host!r}: {error}")
+        raise LocationParseError(f"{host!r}: {error}") from error
     if error is not None:
-        raise NewConnectionError(connection, f"Failed to establish a new connection: {error}")
+        raise NewConnectionError(
+            connection, f"Failed to establish a new connection: {error}"
+        ) from error
     return answer["infos"]
 
 

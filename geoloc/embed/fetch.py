@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import stat
 import threading
 import time
@@ -36,6 +37,9 @@ READ_CHUNK = 1 << 16
 
 # no answer from the name server or no route to the host: the network (or the host) is down
 NETWORK_DOWN = frozenset({"dns", "unreachable"})
+# a name that does not exist, a host that refuses: that host is down, not the network
+HOST_DOWN = frozenset({"no_such_host", "refused"})
+NO_SUCH_NAME = frozenset({socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)})
 # refused by a setting of `embed:`, not by the photo or its host
 SETTING_DEPENDENT = frozenset({"outside_root", "private_address"})
 
@@ -56,14 +60,14 @@ def inat_photo_url(url: str, size: str) -> str:
 
 def retried_now(reason: str) -> bool:
     """Failures worth another try after a short backoff: timeouts, dropped connections, 429, 5xx.
-    A failed name lookup or refused connection fails the same way a second later."""
+    A failed name lookup or a connection not made fails the same way a second later."""
     return reason in {"timeout", "connection", "http_429"} or reason.startswith("http_5")
 
 
 def is_transient(reason: str) -> bool:
-    """Failures that may go away in a later run: those retried now, a network that was down, and
-    those a changed setting undoes (embed.local_root, embed.private_hosts)."""
-    return retried_now(reason) or reason in NETWORK_DOWN or reason in SETTING_DEPENDENT
+    """Failures that may go away in a later run: those retried now, a network or host that was
+    down, and those a changed setting undoes (embed.local_root, embed.private_hosts)."""
+    return retried_now(reason) or reason in NETWORK_DOWN | HOST_DOWN | SETTING_DEPENDENT
 
 
 class FetchError(Exception):
@@ -235,13 +239,16 @@ def _check_headers(resp: requests.Response, url: str, max_bytes: int) -> None:
 
 
 def _connection_reason(err: requests.RequestException) -> str:
-    """`dns` (no name lookup), `unreachable` (no connection made) or `connection` (dropped)."""
+    """`dns` (no answer to the name lookup), `no_such_host` (the name does not exist), `refused`
+    (the host answered, nothing listens), `unreachable` (no route) or `connection` (dropped).
+    Only `dns` and `unreachable` say that the network itself may be down."""
     cause = getattr(err.args[0], "reason", None) if err.args else None
+    if not isinstance(cause, NewConnectionError):
+        return "connection"
+    origin = cause.__cause__  # the socket error, chained by geoloc.embed.connections
     if isinstance(cause, NameResolutionError):
-        return "dns"
-    if isinstance(cause, NewConnectionError):
-        return "unreachable"
-    return "connection"
+        return "no_such_host" if getattr(origin, "errno", None) in NO_SUCH_NAME else "dns"
+    return "refused" if isinstance(origin, ConnectionRefusedError) else "unreachable"
 
 
 def _retry_after(headers) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
@@ -13,7 +14,7 @@ from PIL import Image
 
 from geoloc.embed import connections
 from geoloc.embed.decode import DecodeError, decode_image
-from geoloc.embed.fetch import Fetcher, FetchError, inat_photo_url, is_transient
+from geoloc.embed.fetch import NETWORK_DOWN, Fetcher, FetchError, inat_photo_url, is_transient
 from geoloc.params import EmbedParams
 from tests.embed.embed_fixtures import Drip, ImageServer, bomb_png, jpeg_bytes
 
@@ -151,25 +152,38 @@ def test_a_compressed_transfer_is_not_inflated():
         assert fetcher.fetch(server.url("/z.jpg")) == bomb  # then fails to decode: not_image
 
 
-def test_no_name_resolution_or_no_route_fails_at_once_without_retries(monkeypatch):
+def test_lookup_and_connection_failures_fail_at_once_and_say_what_is_down(monkeypatch):
     lookups = []
     real = socket.getaddrinfo
+    failures = {
+        "photos.invalid": (socket.EAI_AGAIN, "Temporary failure in name resolution"),  # offline
+        "gone.example.org": (socket.EAI_NONAME, "Name or service not known"),  # a dead domain
+    }
 
-    def offline(host, *args, **kwargs):
+    def lookup(host, *args, **kwargs):
         lookups.append(host)
-        if host == "photos.invalid":
-            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if host in failures:
+            raise socket.gaierror(*failures[host])
         return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
     with socket.socket() as probe:  # a loopback port nobody listens on: connection refused
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     fetcher = Fetcher(FAST)  # retries=2 for what is retried
     assert _reason(fetcher, "http://photos.invalid/a.jpg") == "dns"
+    assert _reason(fetcher, "http://gone.example.org/a.jpg") == "no_such_host"
+    assert _reason(fetcher, f"http://127.0.0.1:{closed}/a.jpg") == "refused"
+
+    def no_route(*args):
+        raise OSError(errno.ENETUNREACH, "Network is unreachable")
+
+    monkeypatch.setattr(connections, "_connect_first", no_route)
     assert _reason(fetcher, f"http://127.0.0.1:{closed}/a.jpg") == "unreachable"
-    assert lookups == ["photos.invalid", "127.0.0.1"]  # one attempt each
-    assert is_transient("dns") and is_transient("unreachable")  # --retry-failed tries them again
+    assert lookups == ["photos.invalid", "gone.example.org", "127.0.0.1", "127.0.0.1"]  # one try
+    reasons = ["dns", "unreachable", "no_such_host", "refused"]
+    assert all(is_transient(r) for r in reasons)  # --retry-failed tries them again
+    assert [r in NETWORK_DOWN for r in reasons] == [True, True, False, False]
 
 
 def test_a_name_lookup_without_answer_fails_as_dns_after_the_connect_timeout(monkeypatch):

@@ -218,6 +218,23 @@ def test_no_network_fails_on_the_first_batch_recording_nothing(
     assert not out.exists() and not list(tmp_path.rglob("part-*.h5"))  # nothing recorded
 
 
+def test_a_first_batch_from_one_dead_host_is_recorded_and_the_run_goes_on(
+    tmp_path, tiny_backbone, monkeypatch
+):
+    def gone(host, *args, **kwargs):  # a publisher's domain that no longer exists
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", gone)
+    dead = [f"https://images.gone.example.org/{i}.jpg" for i in range(8)]
+    table = observation_table(dead + write_jpegs(tmp_path, 4))
+    out = tmp_path / "e.h5"
+    summary = embed_table(
+        table, out, tiny_backbone, _rooted(tmp_path, batch_size=8), progress=False
+    )
+    assert summary.embedded == 4 and summary.failed == {"no_such_host": 8}
+    assert sorted(set(_failed(out).values())) == ["no_such_host"]
+
+
 def test_a_run_that_embeds_nothing_fails_and_writes_no_file(tmp_path, tiny_backbone):
     routes = {"/gone.jpg": [(404, "text/plain", b"", 0)]}
     out = tmp_path / "e.h5"
