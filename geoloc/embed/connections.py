@@ -80,8 +80,10 @@ def _watched(connection: HTTPConnection) -> None:
         deadline.watch(connection)
 
 
-class _GuardedSocket:
-    """The socket of a connection, opened with two guards.
+class _GuardedConnection:
+    """An http(s) connection that its request's Deadline watches (from the connect, whose TLS
+    handshake reads too, and at every request on a reused connection), its socket opened with two
+    guards.
 
     The name lookup waits at most the connect timeout (then fails as a NameResolutionError): the
     system resolver's own limit (tries x name servers x 5 s) is not the download's. And a URI
@@ -109,6 +111,14 @@ class _GuardedSocket:
             raise NewConnectionError(self, f"Failed to establish a new connection: {err}") from err
         sys.audit("http.client.connect", self, self.host, self.port)
         return sock
+
+    def connect(self) -> None:
+        _watched(self)
+        super().connect()
+
+    def request(self, *args, **kwargs) -> None:
+        _watched(self)
+        super().request(*args, **kwargs)
 
 
 def _lookup(connection, host: str, port: int, wait: float | None) -> list[tuple]:
@@ -179,32 +189,20 @@ def _connect_first(infos, wait, source_address, socket_options) -> socket.socket
     raise error if error is not None else OSError(f"no address to connect to: {infos}")
 
 
-class _WatchedHTTPConnection(_GuardedSocket, HTTPConnection):
-    def connect(self) -> None:
-        _watched(self)
-        super().connect()
-
-    def request(self, *args, **kwargs) -> None:  # every request, on a new or a reused connection
-        _watched(self)
-        super().request(*args, **kwargs)
+class _GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
+    """urllib3's http connection, guarded."""
 
 
-class _WatchedHTTPSConnection(_GuardedSocket, HTTPSConnection):
-    def connect(self) -> None:  # the TLS handshake reads too
-        _watched(self)
-        super().connect()
-
-    def request(self, *args, **kwargs) -> None:
-        _watched(self)
-        super().request(*args, **kwargs)
+class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    """urllib3's https connection, guarded."""
 
 
 class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+    ConnectionCls = _GuardedHTTPConnection
 
 
 class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+    ConnectionCls = _GuardedHTTPSConnection
 
 
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}

@@ -212,7 +212,7 @@ class Fetcher:
             raise FetchError("timeout", url) from None
         except requests.RequestException as err:
             reason = _connection_reason(err)
-            if deadline.expired and reason != "dns":  # a lookup without answer ends at the deadline
+            if deadline.expired and reason == "connection":  # the deadline cuts only a made one
                 raise FetchError("timeout", f"download over {cfg.timeout_s} s") from None
             raise FetchError(reason, f"{type(err).__name__}: {err}") from None
 
